@@ -1,0 +1,197 @@
+"""The `filmc` command: argv in, stage calls out, exit codes that mean something. No pipeline logic here."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from filmc import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_JOB, EXIT_BUDGET, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+
+EXAMPLES = """
+\b
+Examples:
+  filmc check films/entropy.film          check a film, show diagnostics
+  filmc fmt --check films/*.film          fail if a file isn't canonically laid out
+  filmc compile films/entropy.film        show the prompt plan, cost and cache status
+  filmc compile --json films/entropy.film > plan.json
+  filmc render films/entropy.film         make the film offline (animatic, scratch voice, temp score)
+  filmc render plan.json --profile final --max-cost 25
+\b
+Exit codes: 0 ok, 1 spec or profile error, 2 usage error, 3 a render job failed,
+4 refused by --max-cost, 70 internal error (a filmc bug: please report it).
+"""
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """A one-paragraph message and an exit code; the user never sees a traceback."""
+    from filmc.ui import console
+
+    console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Turn every failure into a diagnostic or a message with its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from filmc.diagnostics import FilmError
+        from filmc.errors import UserError
+
+        try:
+            return fn(*args, **kwargs)
+        except FilmError as err:
+            _report(err, kwargs.get("output_format", "text"))
+            sys.exit(EXIT_SPEC)
+        except UserError as err:
+            fail(str(err), err.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted; finished assets are kept, run the same command again to continue", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as err:
+            if os.environ.get("FILMC_DEBUG"):
+                raise
+            fail(f"internal error ({type(err).__name__}: {err}). This is a filmc bug; re-run with "
+                 "FILMC_DEBUG=1 for the traceback and report it.", EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _sources_for(diags: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for d in diags:
+        path = d.span.path
+        if path not in out:
+            try:
+                out[path] = Path(path).read_text("utf-8", errors="replace")
+            except OSError:
+                out[path] = ""
+    return out
+
+
+def _report(err: Any, output_format: str) -> None:
+    from filmc.diagnostics import to_json
+    from filmc.ui import print_diagnostics
+
+    if output_format == "json":
+        click.echo(to_json(err.diagnostics))
+    else:
+        print_diagnostics(err.diagnostics, _sources_for(err.diagnostics))
+
+
+format_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="Diagnostics as text for people or JSON for editors and CI.")
+
+
+@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="filmc")
+def main() -> None:
+    """filmc compiles a .film spec into a prompt plan, then into a finished short film.
+
+    Write the film in a .film file (scenes, shots, narration, palette, music, a style bible),
+    `check` it, `compile` it to review every prompt and its cost, then `render` it. Everything
+    works offline by default; `--profile final` uses the real services and spends money only
+    within `--max-cost`. Language reference: docs/language.md.
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+@format_option
+@guarded
+def check(files: tuple[Path, ...], strict: bool, output_format: str) -> None:
+    """Check .film files: syntax, names, timing, palette, files. Exit 1 on errors.
+
+    \b
+    Example:
+      filmc check films/entropy.film
+    """
+    from filmc.check import load
+    from filmc.diagnostics import Diagnostic, FilmError, to_json
+    from filmc.ui import console, print_diagnostics
+
+    found: list[Diagnostic] = []
+    for path in files:
+        try:
+            _, warnings, _ = load(path)
+            found.extend(warnings)
+        except FilmError as err:
+            found.extend(err.diagnostics)
+    failed = any(d.severity == "error" or strict for d in found)
+    if output_format == "json":
+        click.echo(to_json(found))
+    elif found:
+        print_diagnostics(found, _sources_for(found))
+    else:
+        console().print(f"[green]ok[/]: {len(files)} film(s) checked, no problems")
+    sys.exit(EXIT_SPEC if failed else EXIT_OK)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would change.")
+@format_option
+@guarded
+def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
+    """Lay .film files out canonically (comments kept). Idempotent.
+
+    \b
+    Example:
+      filmc fmt films/*.film
+      filmc fmt --check films/entropy.film    # in CI
+    """
+    from filmc.diagnostics import FilmError
+    from filmc.errors import UserError
+    from filmc.fmt import format_text
+    from filmc.ui import console
+
+    out = console(stderr=True)
+    changed = 0
+    for path in files:
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise UserError(f"cannot read {path}: {err}", EXIT_SPEC) from None
+        try:
+            pretty = format_text(text, str(path))
+        except FilmError as err:
+            _report(err, output_format)
+            sys.exit(EXIT_SPEC)
+        if pretty != text:
+            changed += 1
+            if check_only:
+                out.print(f"would reformat {path}")
+            else:
+                path.write_text(pretty, "utf-8")
+                out.print(f"reformatted {path}")
+    if check_only and changed:
+        sys.exit(EXIT_SPEC)
+    verb = "would be reformatted" if check_only else "reformatted"
+    out.print(f"{len(files)} file(s), {changed} {verb}")
+
+
+def _register_later_commands() -> None:
+    """compile and render live in their own module so `filmc --help` stays fast."""
+    from filmc.cli_run import compile_command, render_command
+
+    main.add_command(compile_command)
+    main.add_command(render_command)
+
+
+_register_later_commands()
+
+
+if __name__ == "__main__":
+    main()

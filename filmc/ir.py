@@ -1,0 +1,180 @@
+"""The film as written: frozen nodes lowered from the parse tree, each knowing its source span."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Literal
+
+from filmc.model import Model, Span
+
+
+class Text(Model):
+    """A string from the spec, unescaped, with where it was written."""
+
+    value: str
+    span: Span
+
+
+class Name(Model):
+    """A bare word: a reference to an entity or voice, or a vocabulary word like a camera move."""
+
+    name: str
+    span: Span
+
+
+class Time(Model):
+    """A duration or timecode as written, kept exact: `1:05.5` is 131/2 seconds, never a float."""
+
+    seconds: Fraction
+    text: str
+    span: Span
+
+
+class Number(Model):
+    value: float
+    text: str
+    span: Span
+
+
+class FrameSpec(Model):
+    width: int
+    height: int
+    fps: Fraction
+    span: Span
+
+
+class Style(Model):
+    """The style bible: inline text, or `include "file"` resolved by the checker inside the project."""
+
+    text: Text | None = None
+    include: Text | None = None
+    span: Span
+
+
+class Entity(Model):
+    """A recurring character or object: one canonical description, reused verbatim in every prompt."""
+
+    name: Name
+    description: Text
+    images: tuple[Text, ...] = ()
+    span: Span
+
+
+class Voice(Model):
+    """A narrator as the director describes them; profiles map the name to a service's voice."""
+
+    name: Name
+    description: Text
+    span: Span
+
+
+class PaletteStop(Model):
+    at: Time
+    name: Name
+    colors: tuple[Text, ...]
+    span: Span
+
+
+class MusicCue(Model):
+    at: Time
+    description: Text
+    instruments: Text | None = None
+    intensity: Number | None = None
+    span: Span
+
+
+class Music(Model):
+    """One continuous track: described by cues for a generator, or a file the user made elsewhere."""
+
+    cues: tuple[MusicCue, ...] = ()
+    file: Text | None = None
+    span: Span
+
+
+class Spoken(Model):
+    kind: Literal["spoken"] = "spoken"
+    text: str
+    emphasis: bool = False
+
+
+class Pause(Model):
+    kind: Literal["pause"] = "pause"
+    seconds: Fraction
+
+
+class Breath(Model):
+    kind: Literal["breath"] = "breath"
+
+
+NarrationPart = Spoken | Pause | Breath
+
+
+class NarrationBeat(Model):
+    """A voice-over line: `say +1s "text [pause 0.8s] *parola*" tone "..." pace slow`."""
+
+    text: Text
+    parts: tuple[NarrationPart, ...]
+    start: Time | None = None
+    start_mode: Literal["after", "relative", "absolute"] = "after"
+    voice: Name | None = None
+    tone: Text | None = None
+    pace: Name | Number | None = None
+    pause_after: Time | None = None
+    span: Span
+
+
+class Transition(Model):
+    kind: Name
+    duration: Time | None = None
+    span: Span
+
+
+class Shot(Model):
+    """One generated clip (or a user clip): the unit a video backend renders."""
+
+    duration: Time
+    description: Text
+    camera: Name | None = None
+    light: Text | None = None
+    mood: Text | None = None
+    entities: tuple[Name, ...] = ()
+    transition: Transition | None = None
+    clip: Text | None = None
+    beats: tuple[NarrationBeat, ...] = ()
+    span: Span
+
+
+class Scene(Model):
+    """A story unit; its length is its shots' and, if declared, must agree with them."""
+
+    kind: Literal["scene"] = "scene"
+    title: Text
+    duration: Time | None = None
+    shots: tuple[Shot, ...]
+    beats: tuple[NarrationBeat, ...] = ()
+    span: Span
+
+
+class Card(Model):
+    """A title card or the end credits: drawn by the assembler, never generated."""
+
+    kind: Literal["title", "credits"]
+    duration: Time
+    lines: tuple[Text, ...]
+    span: Span
+
+
+class Film(Model):
+    title: Text
+    language: Name | None = None
+    frame: FrameSpec | None = None
+    target: Time | None = None
+    by: Text | None = None
+    style: Style | None = None
+    entities: tuple[Entity, ...] = ()
+    voices: tuple[Voice, ...] = ()
+    palette: tuple[PaletteStop, ...] = ()
+    palette_span: Span | None = None
+    music: Music | None = None
+    sequence: tuple[Scene | Card, ...] = ()
+    span: Span

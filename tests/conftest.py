@@ -1,0 +1,31 @@
+"""Shared fixtures: golden-file switch, paths to the example films."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FILMS = ROOT / "films"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite golden files from the current output (review the diff like code)")
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens") or os.environ.get("FILMC_UPDATE_GOLDENS"))
+
+
+def compare_golden(path: Path, actual: str, update: bool) -> None:
+    """A golden mismatch shows as a normal assertion diff; --update-goldens rewrites instead."""
+    if update or not path.exists():
+        if not update:
+            pytest.fail(f"missing golden {path.name}; run pytest --update-goldens and review it")
+        path.write_text(actual, "utf-8")
+    assert actual == path.read_text("utf-8")
