@@ -1,0 +1,71 @@
+"""The assemble stage: conformed, graded picture plus a mixed, normalised soundtrack make the film.
+
+The picture and the sound are built apart and married last by `mux`, which copies the picture
+stream, so a narration or music edit re-runs `mix_audio` and `mux` and never re-encodes a frame.
+The picture side lives in `assemble_video` (with `assemble_grade` and `assemble_cards`), the sound
+side in `assemble_audio`; this module is the stage's one import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filmc.assemble_audio import (
+    SAMPLE_RATE,
+    Loudness,
+    NarrationPlacement,
+    measure_loudness,
+    measure_window_rms,
+    mix_audio,
+)
+from filmc.assemble_grade import write_lut
+from filmc.assemble_video import (
+    ASSEMBLE_VIDEO_VERSION,
+    Card,
+    Format,
+    PictureSegment,
+    Transition,
+    check_timeline,
+    conform_segment,
+    handles,
+    join_picture,
+    render_picture,
+    x264_args,
+)
+from filmc.media import MediaError, probe, run_ffmpeg
+
+__all__ = [
+    "ASSEMBLE_VIDEO_VERSION",
+    "SAMPLE_RATE",
+    "Card",
+    "Format",
+    "Loudness",
+    "NarrationPlacement",
+    "PictureSegment",
+    "Transition",
+    "check_timeline",
+    "conform_segment",
+    "handles",
+    "join_picture",
+    "measure_loudness",
+    "measure_window_rms",
+    "mix_audio",
+    "mux",
+    "render_picture",
+    "write_lut",
+    "x264_args",
+]
+
+AAC_BITRATE = "192k"
+
+
+def mux(picture: Path, audio: Path, out: Path) -> None:
+    """Marry picture and sound: the picture stream is copied, AAC is encoded once, `moov` comes first."""
+    info = probe(audio)
+    if info.audio is None:
+        raise MediaError(f"{audio} has no audio stream to mux")
+    encode = ["-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(SAMPLE_RATE)]
+    sound = ["-c:a", "copy"] if info.audio.codec == "aac" else encode
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run_ffmpeg(["-i", str(picture), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                *sound, "-movflags", "+faststart", str(out)])
