@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
 
 import click
 
 from filmc import __version__
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_JOB, EXIT_BUDGET, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+from filmc.cli_common import EXIT_OK, EXIT_SPEC, format_option, guarded, report, sources_for
 
 EXAMPLES = """
 \b
@@ -30,68 +23,6 @@ Examples:
 Exit codes: 0 ok, 1 spec or profile error, 2 usage error, 3 a render job failed,
 4 refused by --max-cost, 70 internal error (a filmc bug: please report it).
 """
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """A one-paragraph message and an exit code; the user never sees a traceback."""
-    from filmc.ui import console
-
-    console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
-    sys.exit(code)
-
-
-def guarded(fn: F) -> F:
-    """Turn every failure into a diagnostic or a message with its exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from filmc.diagnostics import FilmError
-        from filmc.errors import UserError
-
-        try:
-            return fn(*args, **kwargs)
-        except FilmError as err:
-            _report(err, kwargs.get("output_format", "text"))
-            sys.exit(EXIT_SPEC)
-        except UserError as err:
-            fail(str(err), err.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted; finished assets are kept, run the same command again to continue", 130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as err:
-            if os.environ.get("FILMC_DEBUG"):
-                raise
-            fail(f"internal error ({type(err).__name__}: {err}). This is a filmc bug; re-run with "
-                 "FILMC_DEBUG=1 for the traceback and report it.", EXIT_INTERNAL)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _sources_for(diags: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for d in diags:
-        path = d.span.path
-        if path not in out:
-            try:
-                out[path] = Path(path).read_text("utf-8", errors="replace")
-            except OSError:
-                out[path] = ""
-    return out
-
-
-def _report(err: Any, output_format: str) -> None:
-    from filmc.diagnostics import to_json
-    from filmc.ui import print_diagnostics
-
-    if output_format == "json":
-        click.echo(to_json(err.diagnostics))
-    else:
-        print_diagnostics(err.diagnostics, _sources_for(err.diagnostics))
-
-
-format_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-                             show_default=True, help="Diagnostics as text for people or JSON for editors and CI.")
 
 
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -133,7 +64,7 @@ def check(files: tuple[Path, ...], strict: bool, output_format: str) -> None:
     if output_format == "json":
         click.echo(to_json(found))
     elif found:
-        print_diagnostics(found, _sources_for(found))
+        print_diagnostics(found, sources_for(found))
     else:
         console().print(f"[green]ok[/]: {len(files)} film(s) checked, no problems")
     sys.exit(EXIT_SPEC if failed else EXIT_OK)
@@ -167,7 +98,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
         try:
             pretty = format_text(text, str(path))
         except FilmError as err:
-            _report(err, output_format)
+            report(err, output_format)
             sys.exit(EXIT_SPEC)
         if pretty != text:
             changed += 1
@@ -184,10 +115,11 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
 
 def _register_later_commands() -> None:
     """compile and render live in their own module so `filmc --help` stays fast."""
-    from filmc.cli_run import compile_command, render_command
+    from filmc.cli_run import compile_command, render_command, schema_command
 
     main.add_command(compile_command)
     main.add_command(render_command)
+    main.add_command(schema_command)
 
 
 _register_later_commands()

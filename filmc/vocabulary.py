@@ -44,3 +44,24 @@ PACES: dict[str, float] = {
     "brisk": 1.1,
     "fast": 1.2,
 }
+
+# How each camera word reads in a prompt.
+CAMERA_PHRASES: dict[str, str] = {
+    "static": "locked-off static camera",
+    "slow-push-in": "slow, steady push-in towards the subject",
+    "push-in": "push-in towards the subject",
+    "pull-out": "pull-out revealing the surroundings",
+    "slow-pull-out": "slow pull-out revealing the surroundings",
+    "pan-left": "smooth pan to the left",
+    "pan-right": "smooth pan to the right",
+    "tilt-up": "tilt up",
+    "tilt-down": "tilt down",
+    "orbit": "slow orbit around the subject",
+    "aerial-drift": "high aerial drift, gliding over the scene",
+    "crane-up": "crane up, rising above the subject",
+    "crane-down": "crane down, descending to the subject",
+    "tracking": "lateral tracking shot following the movement",
+    "handheld": "subtle handheld camera, intimate and alive",
+    "zoom-in": "slow optical zoom in",
+    "zoom-out": "slow optical zoom out",
+}

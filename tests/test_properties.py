@@ -17,7 +17,8 @@ from tests.conftest import FILMS
 
 ENTROPY = (FILMS / "entropy.film").read_text("utf-8")
 HELLO = (FILMS / "hello.film").read_text("utf-8")
-SETTINGS = settings(max_examples=int(os.environ.get("FILMC_HYPOTHESIS_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("FILMC_HYPOTHESIS_EXAMPLES", "60")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def without_spans(value: Any) -> Any:

@@ -1,0 +1,115 @@
+"""The two expanders behind the `Expander` protocol: `template` (offline) and `claude` (the API).
+
+Both read the same templates: the template expander renders the final prompt directly; the claude
+expander renders the *request* (a cached system block plus one message per shot) and lets Claude write.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+
+from filmc.backend import BackendConfig, Capabilities, Price, Setup
+from filmc.expand import FilmContext, ShotContext, ShotPrompt, Usage
+from filmc.keys import content_key
+from filmc.model import Model
+from filmc.templating import Templates
+from filmc_backends.claude import ClaudeError, ClaudeExpander, ExpansionRequest
+
+MAX_PROMPT_CHARS = 2000
+
+
+class TemplateIdentity(Model):
+    expander: str
+    version: str
+    template: str
+    negative_template: str
+    context: ShotContext
+    style: str
+
+
+class TemplateExpander:
+    """Deterministic, offline and free: the templates produce the prompts."""
+
+    name = "template"
+    version = "1"
+    capabilities = Capabilities(layer="expand", max_prompt_chars=MAX_PROMPT_CHARS)
+
+    def __init__(self, config: BackendConfig, setup: Setup) -> None:
+        self.config = config
+
+    def identity(self, film: FilmContext, shot: ShotContext, templates: Templates) -> str:
+        return content_key(TemplateIdentity(
+            expander=self.name, version=self.version, template=templates.source_of("shot.prompt.j2"),
+            negative_template=templates.source_of("shot.negative.j2"), context=shot, style=film.style))
+
+    def is_cached(self, film: FilmContext, shot: ShotContext, templates: Templates) -> bool:
+        return True  # nothing to fetch: rendering a template costs nothing
+
+    async def expand_shots(self, film: FilmContext, shots: Sequence[ShotContext],
+                           templates: Templates) -> tuple[list[ShotPrompt], Usage]:
+        out = []
+        for ctx in shots:
+            values = {"film": film, "shot": ctx.shot, "entities": ctx.entities, "palette": ctx.palette,
+                      "camera": ctx.camera, "previous": ctx.previous, "next": ctx.next}
+            prompt = templates.render("shot.prompt.j2", **values)
+            out.append(ShotPrompt(prompt=prompt, negative=templates.render("shot.negative.j2", **values)))
+        return out, Usage()
+
+
+def template_expander(config: BackendConfig, setup: Setup) -> TemplateExpander:
+    return TemplateExpander(config, setup)
+
+
+class ClaudeShotExpander:
+    """Claude writes each shot's prompt from a templated request; answers are cached by content key."""
+
+    name = "claude"
+    version = ClaudeExpander.version
+    capabilities = Capabilities(
+        layer="expand", max_prompt_chars=MAX_PROMPT_CHARS, env=("ANTHROPIC_API_KEY",), remote=True,
+        price=Price(per_mtok_in=Decimal("3"), per_mtok_out=Decimal("15")),
+        default_model="claude-sonnet-5-5")
+
+    def __init__(self, config: BackendConfig, setup: Setup) -> None:
+        options = config.options
+        self.model = config.model or self.capabilities.default_model
+        self.client = ClaudeExpander(
+            model=self.model, cache_dir=setup.cache_dir / "expand", concurrency=config.concurrency,
+            timeout=config.timeout, max_retries=int(options.get("max_retries", 4)),
+            max_invalid=int(options.get("max_invalid", 2)))
+
+    def request(self, film: FilmContext, shot: ShotContext, templates: Templates) -> ExpansionRequest:
+        system = templates.render("claude.system.j2", film=film, max_prompt_chars=MAX_PROMPT_CHARS)
+        user = templates.render("claude.shot.j2", shot=shot.shot, entities=shot.entities, palette=shot.palette,
+                                camera=shot.camera, previous=shot.previous, next=shot.next)
+        return ExpansionRequest(system=system, user=user)
+
+    def identity(self, film: FilmContext, shot: ShotContext, templates: Templates) -> str:
+        return self.client.cache_key(self.request(film, shot, templates), ShotPrompt)
+
+    def is_cached(self, film: FilmContext, shot: ShotContext, templates: Templates) -> bool:
+        return self.client.is_cached(self.request(film, shot, templates), ShotPrompt)
+
+    def estimate_tokens(self, film: FilmContext, shots: Sequence[ShotContext],
+                        templates: Templates) -> tuple[int, int]:
+        """Before any call: about 3.5 characters a token in, a paragraph out."""
+        chars = sum(len(r.system) + len(r.user) for r in (self.request(film, s, templates) for s in shots))
+        return math.ceil(chars / 3.5), 450 * len(shots)
+
+    async def expand_shots(self, film: FilmContext, shots: Sequence[ShotContext],
+                           templates: Templates) -> tuple[list[ShotPrompt], Usage]:
+        from filmc.errors import UserError
+
+        requests = [self.request(film, s, templates) for s in shots]
+        try:
+            answers, used = await self.client.expand_all(requests, ShotPrompt)
+        except ClaudeError as err:
+            raise UserError(str(err), 1) from None
+        return answers, Usage(calls=used.calls, input_tokens=used.input_tokens, output_tokens=used.output_tokens,
+                              cache_read_tokens=used.cache_read_tokens, cache_write_tokens=used.cache_write_tokens)
+
+
+def claude_expander(config: BackendConfig, setup: Setup) -> ClaudeShotExpander:
+    return ClaudeShotExpander(config, setup)

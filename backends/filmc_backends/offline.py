@@ -1,0 +1,144 @@
+"""The offline backends of the `preview` profile: animatic video, espeak voice, synth music.
+
+Each adapts a pure engine (ffmpeg, libespeak-ng, numpy) to its layer's protocol; the engines are
+CPU-bound and synchronous, so they run in worker threads while the executor schedules the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+from pathlib import Path
+
+from filmc.backend import (
+    BackendConfig,
+    BackendError,
+    Capabilities,
+    MusicRequest,
+    RenderContext,
+    Setup,
+    VideoRequest,
+    VoiceRequest,
+    VoiceResult,
+    WordTime,
+)
+from filmc_backends.animatic_engine import AnimaticClip, render_animatic
+from filmc_backends.espeak_engine import Pause, Spoken, synthesize
+from filmc_backends.synth_engine import ScoreSection, render_score
+
+
+class AnimaticBackend:
+    """A procedural previz clip per shot: palette in motion, the camera move, the shot's words on screen."""
+
+    name = "animatic"
+    version = "1"
+    capabilities = Capabilities(layer="video", draws_text=True)
+
+    def __init__(self, config: BackendConfig, setup: Setup) -> None:
+        self.threads = int(config.options.get("threads", 1))
+
+    async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
+        clip = AnimaticClip(width=request.width, height=request.height, fps_num=request.fps_num,
+                            fps_den=request.fps_den, frames=request.frames, colors=request.colors or ("#303030",),
+                            camera=request.camera, heading=request.heading, caption=request.caption,
+                            label=request.label)
+        await asyncio.to_thread(render_animatic, clip, out, workdir=ctx.workdir, threads=self.threads)
+
+
+class EspeakBackend:
+    """A scratch voice-over in the film's language; pauses are exact local silence, words are timed."""
+
+    name = "espeak"
+    version = "1"
+    capabilities = Capabilities(layer="voice", markup="none")
+
+    def __init__(self, config: BackendConfig, setup: Setup) -> None:
+        self.pitch = int(config.options.get("pitch", 45))
+        variant = config.options.get("variant")
+        self.variant = str(variant) if variant else None
+
+    async def render(self, request: VoiceRequest, out: Path, ctx: RenderContext) -> VoiceResult:
+        parts: list[Spoken | Pause] = []
+        for part in request.parts:
+            if part["kind"] == "spoken" and str(part["text"]).strip():
+                parts.append(Spoken(text=str(part["text"]).strip(), emphasis=bool(part.get("emphasis"))))
+            elif part["kind"] == "pause":
+                parts.append(Pause(seconds=_seconds(part["seconds"])))
+            elif part["kind"] == "breath":
+                parts.append(Pause(seconds=0.35))
+        try:
+            result = await asyncio.to_thread(synthesize, parts, request.language, out, pace=request.pace,
+                                             pitch=self.pitch, voice_variant=self.variant)
+        except ValueError as err:
+            raise BackendError(str(err)) from None
+        words = tuple(WordTime(word=w.word, start=w.start, end=w.end) for w in result.words)
+        return VoiceResult(duration=result.duration, words=words)
+
+
+def _seconds(value: object) -> float:
+    """Narration parts carry pauses as exact fractions ("4/5") once dumped to JSON."""
+    return float(Fraction(str(value)))
+
+
+class SynthBackend:
+    """A temp score from the cues: electronic pulses and pads through to orchestral-like strings."""
+
+    name = "synth"
+    version = "1"
+    capabilities = Capabilities(layer="music")
+
+    def __init__(self, config: BackendConfig, setup: Setup) -> None:
+        self.sample_rate = int(config.options.get("sample_rate", 48000))
+
+    async def render(self, request: MusicRequest, out: Path, ctx: RenderContext) -> None:
+        sections = [ScoreSection(start=s.start, end=s.end, description=s.description, instruments=s.instruments,
+                                 intensity=s.intensity) for s in request.sections]
+        await asyncio.to_thread(render_score, sections, request.duration, out, sample_rate=self.sample_rate,
+                                seed=request.seed)
+
+
+class FileBackend:
+    """A user-supplied clip, line or track: copied into the cache under its content's key, conformed later."""
+
+    name = "file"
+    version = "1"
+    capabilities = Capabilities(layer="video")
+
+    def __init__(self, config: BackendConfig, setup: Setup) -> None:
+        self.project_dir = setup.project_dir
+
+    def source(self, relative: str | None) -> Path:
+        if relative is None:
+            raise BackendError("the file backend needs a source file")
+        path = self.project_dir / relative
+        if not path.is_file():
+            raise BackendError(f"{relative} is missing from the project (it was there when the plan was made)")
+        return path
+
+    async def render(self, request: VideoRequest | VoiceRequest | MusicRequest, out: Path,
+                     ctx: RenderContext) -> VoiceResult | None:
+        import shutil
+
+        from filmc.media import probe
+
+        src = self.source(request.source_file)
+        await asyncio.to_thread(shutil.copyfile, src, out)
+        if isinstance(request, VoiceRequest):
+            return VoiceResult(duration=probe(out).duration)
+        return None
+
+
+def animatic(config: BackendConfig, setup: Setup) -> AnimaticBackend:
+    return AnimaticBackend(config, setup)
+
+
+def espeak(config: BackendConfig, setup: Setup) -> EspeakBackend:
+    return EspeakBackend(config, setup)
+
+
+def synth(config: BackendConfig, setup: Setup) -> SynthBackend:
+    return SynthBackend(config, setup)
+
+
+def file(config: BackendConfig, setup: Setup) -> FileBackend:
+    return FileBackend(config, setup)

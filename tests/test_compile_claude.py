@@ -1,0 +1,101 @@
+"""`filmc compile --profile final` with the real anthropic SDK against our loopback fake of the API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from filmc.compile import compile_film
+from filmc.expand import ShotPrompt
+from filmc.plan import VideoSpec
+from tests.conftest import FILMS
+from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text
+
+KEY = "sk-ant-test-compile-7d2e4f-secret"
+
+
+def answer(body: dict[str, Any]) -> dict[str, Any]:
+    shot = first_user_text(body).splitlines()[0]
+    return {"prompt": f"Cinematic prompt for {shot}, volumetric light, shallow depth of field.",
+            "negative": "text, logos"}
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    with FakeAnthropic(answer, api_key=KEY) as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        yield server
+
+
+def project(tmp_path: Path) -> Path:
+    film = tmp_path / "hello.film"
+    film.write_text((FILMS / "hello.film").read_text("utf-8"), "utf-8")
+    return film
+
+
+def all_text_under(root: Path) -> str:
+    return "".join(p.read_bytes().decode("utf-8", "replace") for p in root.rglob("*") if p.is_file())
+
+
+def test_claude_writes_every_prompt_once(fake: FakeAnthropic, tmp_path: Path) -> None:
+    film = project(tmp_path)
+    plan, _ = asyncio.run(compile_film(film, "final", cache_dir=tmp_path / "cache"))
+    assert len(fake.requests) == 3  # three shots
+    body = fake.requests[0].body
+    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert "Soft studio light" in body["system"][0]["text"]  # the style bible is the cached system block
+    assert body["tools"][0]["input_schema"] == ShotPrompt.model_json_schema()
+    assert body["tool_choice"]["type"] == "tool"
+    assert body["model"] == "claude-sonnet-5-5"
+    video = plan.job("video:s02-sh01")
+    assert isinstance(video.spec, VideoSpec) and video.spec.request.prompt.startswith("Cinematic prompt for Shot s02")
+    assert plan.expansion.calls == 3 and plan.expansion.usd > 0
+
+    again, _ = asyncio.run(compile_film(film, "final", cache_dir=tmp_path / "cache"))
+    assert len(fake.requests) == 3  # a second compile sends nothing
+    assert [j.key for j in again.jobs] == [j.key for j in plan.jobs]
+
+    assert KEY not in all_text_under(tmp_path / "cache")
+    assert KEY not in plan.model_dump_json()
+
+
+def test_cli_compile_final_shows_claude_and_leaks_no_key(fake: FakeAnthropic, tmp_path: Path) -> None:
+    film = project(tmp_path)
+    env = {**os.environ, "FILMC_CACHE": str(tmp_path / "cache"), "COLUMNS": "160"}
+    shown = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", str(film)],
+                           capture_output=True, text=True, env=env, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "Expansion: claude claude-sonnet-5-5, 3 call(s)" in shown.stdout
+    as_json = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--json",
+                              str(film)], capture_output=True, text=True, env=env, check=False)
+    plan = json.loads(as_json.stdout)
+    assert plan["expansion"]["calls"] == 0  # all cached now
+    for text in (shown.stdout, shown.stderr, as_json.stdout, as_json.stderr, all_text_under(tmp_path)):
+        assert KEY not in text
+
+
+def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    env["FILMC_CACHE"] = str(tmp_path / "cache")
+    result = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final",
+                             str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 1
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "ANTHROPIC_API_KEY is not set" in lines[0]
+
+
+def test_max_cost_refuses_with_exit_four(fake: FakeAnthropic, tmp_path: Path) -> None:
+    env = {**os.environ, "FILMC_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--max-cost",
+                             "0.01", str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 4
+    assert "over --max-cost $0.01" in result.stderr
