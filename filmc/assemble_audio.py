@@ -21,12 +21,11 @@ Output is 48 kHz stereo: 24-bit PCM for `.wav` (lossless, what an editor wants),
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from filmc.media import MediaError, ffmpeg_exe, filter_spec, probe, run_ffmpeg
+from filmc.media import MediaError, ffmpeg_exe, filter_spec, probe, run_ffmpeg, run_process
 from filmc.model import Model
 
 SAMPLE_RATE = 48_000
@@ -60,7 +59,7 @@ def _ffmpeg_log(args: Sequence[str]) -> str:
     """Run ffmpeg at info level and return what it printed, for the filters that report only in the log."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-y", "-loglevel", "info", *args]
     try:
-        done = subprocess.run(cmd, capture_output=True, check=False)
+        done = run_process(cmd)
     except OSError as err:
         raise MediaError(f"cannot run ffmpeg ({cmd[0]}): {err}") from err
     text = done.stderr.decode("utf-8", "replace")

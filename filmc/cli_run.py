@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from filmc.cli_common import EXIT_BUDGET, guarded
+from filmc.cli_common import EXIT_BUDGET, EXIT_JOB, guarded
 
 profile_option = click.option("--profile", "-p", "profile_name", default="preview", show_default=True,
                               help="Which backends make each layer: `preview` (offline, free), `final` (real "
@@ -74,8 +74,56 @@ def schema_command(what: str) -> None:
 
 
 @click.command("render")
-@click.argument("film", type=click.Path(dir_okay=False, path_type=Path))
-def render_command(film: Path) -> None:
-    """Render the film: clips, voice-over, music, grade, mix, subtitles."""
-    click.echo("`filmc render` arrives with the render stage", err=True)
-    sys.exit(2)
+@click.argument("source", metavar="FILM|PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@profile_option
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: out/ beside the film).")
+@click.option("--max-cost", type=Decimal, default=None, metavar="USD",
+              help="Refuse to start (exit 4) if the jobs to run would cost more. Required to spend anything.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Jobs running at once, across layers (each layer also has its profile's limit).")
+@click.option("--force", multiple=True, metavar="JOB",
+              help="Re-make these jobs even if cached (ids or globs: video:s01-*, voice:*). Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Progress and the result as JSON lines on stdout.")
+@cache_option
+@format_option
+@guarded
+def render_command(source: Path, profile_name: str, out_dir: Path | None, max_cost: Decimal | None, jobs: int,
+                   force: tuple[str, ...], as_json: bool, cache_dir: Path | None, output_format: str) -> None:
+    """Render the film: clips, voice-over, music, graded, mixed, subtitled; plus a timeline and manifest.
+
+    FILM is a .film file (compiled first, like `filmc compile`) or a plan.json from
+    `filmc compile --json`, rendered exactly as it was reviewed. Finished assets are cached:
+    a re-run makes only what changed, and Ctrl-C loses nothing that was finished.
+
+    \b
+    Writes OUT/<title>.mp4, .srt, .vtt, .otio (with media/), manifest.json.
+    \b
+    Examples:
+      filmc render films/entropy.film
+      filmc render films/entropy.film --force 'voice:*'
+      filmc compile --profile final --json films/entropy.film > plan.json
+      filmc render plan.json --max-cost 25
+    """
+    from filmc.events import make_sink
+    from filmc.render_run import load_plan, render
+
+    if source.suffix == ".json":
+        plan = load_plan(source)
+    else:
+        from filmc.compile import compile_film
+
+        plan, _ = asyncio.run(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source)))
+    target = out_dir or Path(plan.project_dir) / "out"
+    summary = asyncio.run(render(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
+                                 force=frozenset(force), max_cost=max_cost))
+    if as_json:
+        click.echo(json.dumps({"event": "finished", **summary.manifest.qa.model_dump(mode="json"),
+                               "outputs": {k: str(target / v) for k, v in summary.manifest.outputs.items()}}))
+    else:
+        from filmc.qa import print_report
+        from filmc.ui import console
+
+        print_report(summary, console())
+    if summary.failed:
+        sys.exit(EXIT_JOB)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,13 +72,39 @@ def _tail(stderr: bytes) -> str:
     return " | ".join(lines[-_TAIL_LINES:]) or "no message"
 
 
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def run_process(cmd: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+    """subprocess.run, but registered, so an interrupted render can stop its ffmpeg children at once."""
+    with subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
+        try:
+            out, err = proc.communicate()
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
+    return subprocess.CompletedProcess(list(cmd), proc.returncode, out, err)
+
+
+def terminate_running() -> int:
+    """Kill every ffmpeg this process started and is still waiting for (Ctrl-C, a cancelled job)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        proc.kill()
+    return len(running)
+
+
 def _ffmpeg(
     args: Sequence[str], *, check: bool = True, loglevel: str = "error"
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg quietly; stdout and stderr are captured so a failure can say what ffmpeg said."""
     cmd = [ffmpeg_exe(), *_BASE_ARGS, "-loglevel", loglevel, *args]
     try:
-        done = subprocess.run(cmd, capture_output=True, check=False)
+        done = run_process(cmd)
     except OSError as err:
         raise MediaError(f"cannot run ffmpeg ({cmd[0]}): {err}") from err
     if check and done.returncode != 0:
