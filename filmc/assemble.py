@@ -60,12 +60,19 @@ AAC_BITRATE = "192k"
 
 
 def mux(picture: Path, audio: Path, out: Path) -> None:
-    """Marry picture and sound: the picture stream is copied, AAC is encoded once, `moov` comes first."""
+    """Marry picture and sound: the picture stream is copied, AAC is encoded once, `moov` comes first.
+
+    A two-input graph is where ffmpeg-python reads best; the assembler's long xfade graphs are built
+    as strings, which is what ffmpeg-python would produce anyway.
+    """
+    import ffmpeg  # ffmpeg-python: argument building only; the binary is imageio-ffmpeg's
+
     info = probe(audio)
     if info.audio is None:
         raise MediaError(f"{audio} has no audio stream to mux")
-    encode = ["-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(SAMPLE_RATE)]
-    sound = ["-c:a", "copy"] if info.audio.codec == "aac" else encode
+    sound = {"acodec": "copy"} if info.audio.codec == "aac" else {"acodec": "aac", "audio_bitrate": AAC_BITRATE,
+                                                                   "ar": SAMPLE_RATE}
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg(["-i", str(picture), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-                *sound, "-movflags", "+faststart", str(out)])
+    graph = ffmpeg.output(ffmpeg.input(str(picture)).video, ffmpeg.input(str(audio)).audio, str(out),
+                          vcodec="copy", movflags="+faststart", **sound)
+    run_ffmpeg(graph.get_args())
