@@ -40,26 +40,36 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+@click.option("--profile", "-p", "profile_name", default=None,
+              help="Also check this profile (and filmc.toml beside the film, which is checked whenever it exists).")
 @format_option
 @guarded
-def check(files: tuple[Path, ...], strict: bool, output_format: str) -> None:
-    """Check .film files: syntax, names, timing, palette, files. Exit 1 on errors.
+def check(files: tuple[Path, ...], strict: bool, profile_name: str | None, output_format: str) -> None:
+    """Check .film files: syntax, names, timing, palette, files; and filmc.toml. Exit 1 on errors.
 
     \b
     Example:
       filmc check films/entropy.film
+      filmc check --profile final films/entropy.film
     """
     from filmc.check import load
     from filmc.diagnostics import Diagnostic, FilmError, to_json
     from filmc.ui import console, print_diagnostics
 
     found: list[Diagnostic] = []
+    from filmc.profiles import PROFILE_FILE, load_profile
+
     for path in files:
         try:
             _, warnings, _ = load(path)
             found.extend(warnings)
         except FilmError as err:
             found.extend(err.diagnostics)
+        if profile_name or (path.parent / PROFILE_FILE).is_file():
+            try:
+                load_profile(profile_name or "preview", path.parent)
+            except FilmError as err:
+                found.extend(err.diagnostics)
     failed = any(d.severity == "error" or strict for d in found)
     if output_format == "json":
         click.echo(to_json(found))

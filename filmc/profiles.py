@@ -7,6 +7,7 @@ override any of their layers or add profiles of its own.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -92,7 +93,8 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def load_profile(name: str, project_dir: Path) -> Profile:
     """Built-in profile merged with the project's filmc.toml; every mistake is a diagnostic in that file."""
     path = project_dir / PROFILE_FILE
-    shown = str(path) if path.is_absolute() else PROFILE_FILE
+    relative = os.path.relpath(path)
+    shown = relative if not relative.startswith("..") else str(path)  # as the user would type it
     text = path.read_text("utf-8") if path.is_file() else ""
     diags = Diagnostics()
     loc = _Locator(shown, text)

@@ -98,3 +98,13 @@ def test_fmt_rewrites_then_check_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["entropy.film", "hello.film"])
 def test_fmt_check_on_examples(name: str) -> None:
     assert run("fmt", "--check", str(FILMS / name)).returncode == 0
+
+
+def test_check_also_checks_filmc_toml(tmp_path: Path) -> None:
+    (tmp_path / "hello.film").write_text((FILMS / "hello.film").read_text("utf-8"), "utf-8")
+    (tmp_path / "filmc.toml").write_text('[profile.preview.video]\nbackend = "animatik"\n', "utf-8")
+    result = run("check", str(tmp_path / "hello.film"))
+    assert result.returncode == 1
+    assert "error[F0702]: profile `preview`: video backend `animatik` is not installed" in result.stderr
+    assert '2 | backend = "animatik"' in result.stderr and "did you mean `animatic`?" in result.stderr
+    assert run("check", "--profile", "nope", str(FILMS / "hello.film")).returncode == 1

@@ -42,3 +42,7 @@ def test_wheel_installs_into_a_fresh_venv_and_checks_a_film(tmp_path: Path) -> N
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "1 film(s) checked" in result.stdout
+    compiled = subprocess.run([str(env_dir / "bin" / "filmc"), "compile", "hello.film"], cwd=work,
+                              capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr  # templates and backends come from the wheel too
+    assert "jobs to run" in compiled.stdout

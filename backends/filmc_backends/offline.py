@@ -45,17 +45,32 @@ class AnimaticBackend:
         await asyncio.to_thread(render_animatic, clip, out, workdir=ctx.workdir, threads=self.threads)
 
 
+# Tone words (Italian and English) that move the scratch voice's pitch.
+_LOW = ("grave", "solenne", "fermo", "amaro", "sommesso", "sussurr", "whisper", "solemn", "dark", "detached",
+        "distacco", "distaccato", "clinico")
+_HIGH = ("tener", "meraviglia", "curios", "gioia", "tender", "wonder", "curious", "joy", "warm")
+
+
 class EspeakBackend:
     """A scratch voice-over in the film's language; pauses are exact local silence, words are timed."""
 
     name = "espeak"
-    version = "1"
+    version = "2"  # 2: pitch follows the tone
     capabilities = Capabilities(layer="voice", markup="none")
 
     def __init__(self, config: BackendConfig, setup: Setup) -> None:
         self.pitch = int(config.options.get("pitch", 45))
         variant = config.options.get("variant")
         self.variant = str(variant) if variant else None
+
+    def pitch_for(self, tone: str) -> int:
+        """A scratch voice can't act, but it can sit lower for gravity and lift for tenderness or wonder."""
+        words = tone.lower()
+        if any(w in words for w in _LOW):
+            return max(0, self.pitch - 10)
+        if any(w in words for w in _HIGH):
+            return min(100, self.pitch + 8)
+        return self.pitch
 
     async def render(self, request: VoiceRequest, out: Path, ctx: RenderContext) -> VoiceResult:
         parts: list[Spoken | Pause] = []
@@ -68,7 +83,7 @@ class EspeakBackend:
                 parts.append(Pause(seconds=0.35))
         try:
             result = await asyncio.to_thread(synthesize, parts, request.language, out, pace=request.pace,
-                                             pitch=self.pitch, voice_variant=self.variant)
+                                             pitch=self.pitch_for(request.tone), voice_variant=self.variant)
         except ValueError as err:
             raise BackendError(str(err)) from None
         words = tuple(WordTime(word=w.word, start=w.start, end=w.end) for w in result.words)

@@ -1,0 +1,405 @@
+"""Offline render of Entropy (1280x720, 24 fps, 2 minutes): cold, against an x264 floor and MoviePy, then edits.
+
+Every measurement runs in a child process. "wall" is elapsed time; "cpu" is user+sys of the children
+(the filmc Python process and every ffmpeg it waited for), from RUSAGE_CHILDREN deltas. The machine
+may be shared: the load average is printed at the start and the end.
+
+    python benchmarks/bench_render.py            # everything, about 15-20 minutes on two cores
+    python benchmarks/bench_render.py --quick    # no MoviePy, no 5x film
+    python benchmarks/bench_render.py --keep /tmp/bench   # keep the projects, caches and outputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filmc.assemble_cards import font_path
+from filmc.assemble_grade import card_colors
+from filmc.assemble_video import X264_CRF, X264_PRESET, Format, x264_args
+from filmc.media import ffmpeg_exe
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTROPY = ROOT / "films" / "entropy.film"
+MOVIEPY_SCRIPT = Path(__file__).resolve().parent / "_moviepy_timeline.py"
+CARD_FONT = "SourceSansPro-Regular.ttf"   # the font filmc draws card text with (assemble_cards)
+AAC_BITRATE = "192k"   # filmc.assemble.AAC_BITRATE, what filmc's mux encodes narration+music with
+EDIT = ("Trovarono completezza.", "Trovarono infine la completezza.")   # one narration line (s10-l01)
+
+# filmc's own CLI in a child Python that reports, at exit, its own peak RSS and its largest child's (ffmpeg).
+WRAPPER = """\
+import atexit, resource, sys
+def _report():
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"MAXRSS {own} {kids}", file=sys.stderr)
+atexit.register(_report)
+sys.argv = ["filmc", *sys.argv[1:]]
+from filmc.cli import main
+main()
+"""
+
+
+@dataclass
+class Run:
+    """One child process: wall and CPU (user+sys of it and its descendants), and what it printed."""
+
+    wall: float
+    cpu: float
+    started: float
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Render:
+    run: Run
+    events: list[dict[str, Any]]
+    manifest: dict[str, Any]
+    rss_self_mb: float = 0.0
+    rss_child_mb: float = 0.0
+    made: list[str] = field(default_factory=list)
+
+
+def timed(cmd: list[str], *, cwd: Path | None = None) -> Run:
+    env = {k: v for k, v in os.environ.items() if k != "FILMC_CACHE"}   # the cache beside each film
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd[:4])} ...\n{tail}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(wall=wall, cpu=cpu, started=started, stdout=done.stdout, stderr=done.stderr)
+
+
+def filmc(*args: str, cwd: Path | None = None) -> Run:
+    return timed([sys.executable, "-c", WRAPPER, *args], cwd=cwd)
+
+
+def render(film: Path) -> Render:
+    """`filmc render --json FILM` with the cache beside the film."""
+    run = filmc("render", "--json", str(film), cwd=film.parent)
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    manifest = json.loads((film.parent / "out" / "manifest.json").read_text("utf-8"))
+    result = Render(run=run, events=events, manifest=manifest,
+                    made=[e["job"] for e in events if e.get("kind") == "made"])
+    match = re.search(r"^MAXRSS (\d+) (\d+)$", run.stderr, re.MULTILINE)
+    if match:
+        result.rss_self_mb, result.rss_child_mb = int(match.group(1)) / 1024, int(match.group(2)) / 1024
+    return result
+
+
+def project(root: Path, name: str, text: str) -> Path:
+    """A fresh project folder holding one film and nothing else (so an empty cache)."""
+    folder = root / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    film = folder / f"{name}.film"
+    film.write_text(text, "utf-8")
+    return film
+
+
+def asset(manifest: dict[str, Any], job: str) -> dict[str, Any]:
+    return next(a for a in manifest["assets"] if a["job"] == job)
+
+
+def picture_format(manifest: dict[str, Any]) -> tuple[Format, int]:
+    spec = asset(manifest, "picture")["parameters"]
+    fmt = Format(width=spec["width"], height=spec["height"], fps_num=spec["fps_num"], fps_den=spec["fps_den"])
+    return fmt, int(spec["frames"])
+
+
+# --- 1. cold render ----------------------------------------------------------------------------------------------
+
+def phases(result: Render) -> dict[str, float]:
+    """Where the wall time of a render went, from its events' timestamps."""
+    stamps = [e["ts"] for e in result.events if "ts" in e]
+    jobs = [e["ts"] for e in result.events if e.get("kind") in ("made", "cached", "failed", "skipped")]
+    end = result.run.started + result.run.wall
+    if not stamps or not jobs:
+        return {}
+    return {"start-up + compile": stamps[0] - result.run.started, "jobs": max(jobs) - stamps[0],
+            "outputs (manifest, QA, OTIO)": end - max(jobs)}
+
+
+def breakdown(manifest: dict[str, Any]) -> dict[str, tuple[int, float]]:
+    """Seconds at work per asset kind (made assets only), and how many."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for a in manifest["assets"]:
+        if a["status"] == "made":
+            out[a["kind"]].append(float(a["seconds"]))
+    return {kind: (len(v), sum(v)) for kind, v in out.items()}
+
+
+def report_cold(cold: Render) -> None:
+    label = f"cold render ({len(cold.manifest['assets'])} jobs):"
+    print(f"{label:<30}wall {cold.run.wall:7.1f} s   cpu {cold.run.cpu:7.1f} s   ({len(cold.made)} jobs made)")
+    for name, seconds in phases(cold).items():
+        print(f"  {name:<29} {seconds:7.1f} s wall")
+    print("  seconds at work per kind (jobs overlap: video/voice/music run concurrently, assembly one at a time):")
+    for kind, (count, seconds) in sorted(breakdown(cold.manifest).items(), key=lambda kv: -kv[1][1]):
+        print(f"    {kind:<8} {count:3d} job(s) {seconds:7.1f} s")
+
+
+# --- 2. encode floor ---------------------------------------------------------------------------------------------
+
+def encode_floor(manifest: dict[str, Any], work: Path) -> tuple[Run, Run]:
+    """The same frames through the same x264 settings: synthetic (testsrc2), and filmc's own picture re-encoded."""
+    fmt, frames = picture_format(manifest)
+    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    source = f"testsrc2=s={fmt.width}x{fmt.height}:r={fmt.rate}"
+    synthetic = timed([*base, "-f", "lavfi", "-i", source, "-frames:v", str(frames), *x264_args(fmt),
+                       str(work / "floor-testsrc2.mp4")])
+    picture = asset(manifest, "picture")["path"]
+    same = timed([*base, "-i", picture, "-frames:v", str(frames), *x264_args(fmt), str(work / "floor-picture.mp4")])
+    return synthetic, same
+
+
+# --- 3. MoviePy --------------------------------------------------------------------------------------------------
+
+def moviepy_timeline(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The cold render's timeline for `_moviepy_timeline.py`: clip paths, slots, handles, cards, audio."""
+    fmt, frames = picture_format(manifest)
+    fps = float(fmt.fps)
+    paths = {a["job"]: a["path"] for a in manifest["assets"]}
+    segments = []
+    elapsed = 0
+    for seg in asset(manifest, "picture")["parameters"]["segments"]:
+        card = None
+        if seg["card_style"]:
+            background, text = card_colors(tuple(seg["grade"]))
+            card = {"lines": seg["card_lines"], "style": seg["card_style"], "background": background, "text": text}
+        transition = seg["transition_in"]
+        if transition is not None and transition["kind"] != "cut":
+            transition = {"kind": transition["kind"], "seconds": transition["frames"] / fps}
+        else:
+            transition = None
+        segments.append({"start": elapsed / fps, "duration": (seg["frames"] + seg["handle_frames"]) / fps,
+                         "source": paths[seg["video_job"]] if seg["video_job"] else None, "card": card,
+                         "transition": transition})
+        elapsed += seg["frames"]
+    mix = asset(manifest, "mix")["parameters"]
+    # x264_args minus what MoviePy sets itself (codec, preset, pixel format) and `-an` (it muxes the audio too)
+    args = x264_args(fmt)
+    params: list[str] = []
+    skip = {"-c:v", "-preset", "-pix_fmt"}
+    i = 0
+    while i < len(args):
+        if args[i] in skip:
+            i += 2
+            continue
+        if args[i] != "-an":
+            params.append(args[i])
+        i += 1
+    return {"size": [fmt.width, fmt.height], "fps": fps, "duration": frames / fps, "font": str(font_path(CARD_FONT)),
+            "segments": segments, "music": paths.get(mix["music"]) if mix["music"] else None,
+            "voices": [[paths[job], start] for job, start in mix["lines"]], "preset": X264_PRESET,
+            "ffmpeg_params": params, "audio_bitrate": AAC_BITRATE}
+
+
+def ensure_moviepy() -> str:
+    """MoviePy 2.x (the `bench` extra), installed into this interpreter if missing."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("moviepy")
+    except PackageNotFoundError:
+        found = "0"
+    if int(found.split(".")[0]) < 2:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "moviepy>=2"], check=True)
+        found = version("moviepy")
+    return found
+
+
+def run_moviepy(manifest: dict[str, Any], work: Path) -> Run:
+    spec = work / "moviepy-timeline.json"
+    spec.write_text(json.dumps(moviepy_timeline(manifest), indent=1), "utf-8")
+    return timed([sys.executable, str(MOVIEPY_SCRIPT), str(spec), str(work / "moviepy.mp4")])
+
+
+def assembly_only(film: Path) -> Render:
+    """filmc re-assembling from the same cached clips, voices and music: picture, mix and mux forced."""
+    run = filmc("render", "--json", "--force", "picture", "--force", "mix", "--force", "mux", str(film),
+                cwd=film.parent)
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    manifest = json.loads((film.parent / "out" / "manifest.json").read_text("utf-8"))
+    return Render(run=run, events=events, manifest=manifest,
+                  made=[e["job"] for e in events if e.get("kind") == "made"])
+
+
+# --- 4, 5. edits -------------------------------------------------------------------------------------------------
+
+def edit_one_line(film: Path) -> None:
+    text = film.read_text("utf-8")
+    if EDIT[0] not in text:
+        raise SystemExit(f"the narration line to edit ({EDIT[0]!r}) is not in {film}")
+    film.write_text(text.replace(EDIT[0], EDIT[1], 1), "utf-8")
+
+
+# --- 6. a film 5x longer -----------------------------------------------------------------------------------------
+
+ROMAN = ["", " II", " III", " IV", " V", " VI", " VII", " VIII", " IX", " X"]
+
+
+def _scale_stamps(block: str, factor: float) -> str:
+    """Every `m:ss` or `Ns` stop at the start of a line, times factor (palette and music blocks)."""
+    def scale(match: re.Match[str]) -> str:
+        stamp = match.group(2)
+        seconds = int(stamp[:-1]) if stamp.endswith("s") else int(stamp.split(":")[0]) * 60 + int(stamp.split(":")[1])
+        new = round(seconds * factor)
+        return f"{match.group(1)}{new // 60}:{new % 60:02d}"
+    return re.sub(r"^(\s+)(\d+:\d\d|\d+s)(?=\s)", scale, block, flags=re.MULTILINE)
+
+
+def longer_film(text: str, times: int) -> str:
+    """Entropy with its scenes repeated `times` times: unique scene titles, shot prompts and voice tones
+    (so every clip and line is its own job, as in a real long film), palette and music stretched."""
+    first = text.index("\n  scene ")
+    last = text.index("\n  credits ")
+    head, scenes, tail = text[:first], text[first:last], text[last:]
+    copies = []
+    for n in range(times):
+        suffix = ROMAN[n]
+        copy = re.sub(r'^(  scene "[^"]*)"', rf'\1{suffix}"', scenes, flags=re.MULTILINE)
+        if n:
+            copy = re.sub(r'^(    shot \S+ "[^"]*)"', rf'\1, take{suffix}"', copy, flags=re.MULTILINE)
+            copy = re.sub(r'( tone "[^"]*)"', rf'\1{suffix}"', copy)
+        copies.append(copy)
+    head = re.sub(r"^  duration .*\n", "", head, flags=re.MULTILINE)
+    scene_seconds = sum(int(s) for s in re.findall(r'^  scene "[^"]*" (\d+)s', scenes, flags=re.MULTILINE))
+    total_old = 120
+    total_new = total_old + scene_seconds * (times - 1)
+    for block in ("palette", "music"):
+        start = head.index(f"\n  {block} {{")
+        end = head.index("\n  }", start)
+        head = head[:start] + _scale_stamps(head[start:end], total_new / total_old) + head[end:]
+    return head + "".join(copies) + tail
+
+
+# --- main --------------------------------------------------------------------------------------------------------
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def ratio_line(label: str, value: float, target: str) -> None:
+    print(f"{label:<30}{value:8.2f}     (target {target})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip MoviePy and the 5x film")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it (projects, caches, outputs)")
+    args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        root = args.keep.resolve()
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="bench-render-")
+        root = Path(tmp.name)
+    print(f"machine: {os.cpu_count()} cores, load average {load()}; python {sys.version.split()[0]}; "
+          f"ffmpeg {Path(ffmpeg_exe()).name}")
+    print("wall = elapsed; cpu = user+sys of the child process and its ffmpeg children\n")
+
+    text = ENTROPY.read_text("utf-8")
+    film = project(root, "entropy", text)
+
+    # 1. cold
+    cold = render(film)
+    print(f"== 1. cold render of {ENTROPY.relative_to(ROOT)} (empty cache) ==")
+    report_cold(cold)
+
+    # 2. floor
+    synthetic, same = encode_floor(cold.manifest, root)
+    fmt, frames = picture_format(cold.manifest)
+    print(f"\n== 2. encode floor: {frames} frames {fmt.width}x{fmt.height}@{fmt.rate}, "
+          f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args) ==")
+    print(f"testsrc2 -> x264:             wall {synthetic.wall:7.1f} s   cpu {synthetic.cpu:7.1f} s")
+    print(f"filmc's picture re-encoded:   wall {same.wall:7.1f} s   cpu {same.cpu:7.1f} s"
+          "   (same pixels: decode+encode)")
+    picture_seconds = float(asset(cold.manifest, "picture")["seconds"])
+    print(f"filmc's picture job:          wall {picture_seconds:7.1f} s   (decode clips + grade + xfade + encode)")
+    ratio_line("ratio cold / testsrc2 floor:", cold.run.wall / synthetic.wall, "<= 1.5x")
+    ratio_line("ratio cold / re-encode floor:", cold.run.wall / same.wall, "informative")
+    ratio_line("ratio picture / re-encode:", picture_seconds / same.wall, "informative")
+
+    # 3. MoviePy
+    if not args.quick:
+        version = ensure_moviepy()
+        mp = run_moviepy(cold.manifest, root)
+        forced = assembly_only(film)
+        print(f"\n== 3. MoviePy {version} on the same cached clips, voices and music ==")
+        print("   (cuts + CrossFadeIn for every transition, ColorClip+TextClip cards, CompositeAudioClip;"
+              " no grade, ducking or loudness: it does less work than filmc)")
+        print(f"moviepy write_videofile:      wall {mp.wall:7.1f} s   cpu {mp.cpu:7.1f} s")
+        print(f"filmc assembly only:          wall {forced.run.wall:7.1f} s   cpu {forced.run.cpu:7.1f} s"
+              f"   (--force picture,mix,mux: {', '.join(forced.made)})")
+        ratio_line("ratio moviepy / filmc cold:", mp.wall / cold.run.wall, ">= 5")
+        ratio_line("ratio moviepy / filmc assembly:", mp.wall / forced.run.wall, ">= 5, like for like")
+        ratio_line("ratio (cpu) moviepy / assembly:", mp.cpu / forced.run.cpu, "informative")
+
+    # 4. one narration line edited
+    edit_one_line(film)
+    edited = render(film)
+    print("\n== 4. one narration line edited, re-render ==")
+    print(f"re-render:                    wall {edited.run.wall:7.1f} s   cpu {edited.run.cpu:7.1f} s"
+          f"   made: {', '.join(edited.made) or 'nothing'}")
+    for name, seconds in phases(edited).items():
+        print(f"  {name:<29} {seconds:7.1f} s wall")
+    ratio_line("ratio edit / cold:", 100 * edited.run.wall / cold.run.wall, "<= 15 %")
+
+    # 5. nothing changed
+    again = render(film)
+    print("\n== 5. nothing changed, re-render ==")
+    print(f"re-render:                    wall {again.run.wall:7.2f} s   cpu {again.run.cpu:7.2f} s"
+          f"   (target <= 1 s)")
+    for name, seconds in phases(again).items():
+        print(f"  {name:<29} {seconds:7.2f} s wall")
+    print(f"jobs made:                    {len(again.made):7d}     (target 0)")
+
+    # 6. peak RSS
+    print("\n== 6. peak RSS (the filmc Python process; the largest ffmpeg child apart) ==")
+    print(f"entropy 2:00 cold:            python {cold.rss_self_mb:6.0f} MB   largest child {cold.rss_child_mb:6.0f} MB"
+          "   (target <= 400 MB)")
+    print(f"entropy edit / no-op:         python {edited.rss_self_mb:6.0f} MB / {again.rss_self_mb:.0f} MB")
+    if not args.quick:
+        long_text = longer_film(text, 5)
+        long_film = project(root, "entropy5x", long_text)
+        checked = filmc("check", str(long_film))
+        print(f"5x film: {checked.stdout.strip().splitlines()[-1] if checked.stdout.strip() else 'checked'}")
+        long = render(long_film)
+        long_fmt, long_frames = picture_format(long.manifest)
+        print(f"entropy x5 ({long_frames / float(long_fmt.fps):.0f} s, {len(long.made)} jobs) cold: "
+              f"wall {long.run.wall:7.1f} s   cpu {long.run.cpu:7.1f} s")
+        print(f"  python {long.rss_self_mb:6.0f} MB   largest child {long.rss_child_mb:6.0f} MB")
+        for kind, (count, seconds) in sorted(breakdown(long.manifest).items(), key=lambda kv: -kv[1][1]):
+            print(f"    {kind:<8} {count:3d} job(s) {seconds:7.1f} s")
+        ratio_line("ratio RSS python long/short:", long.rss_self_mb / cold.rss_self_mb, "~1, flat")
+        ratio_line("ratio RSS child long/short:", long.rss_child_mb / cold.rss_child_mb, "~1, flat")
+        ratio_line("ratio wall long/short:", long.run.wall / cold.run.wall,
+                   f"~{long_frames / frames:.1f} (linear)")
+    print(f"\nload average at the end: {load()}")
+    if args.keep:
+        print(f"kept: {root}")
+
+
+if __name__ == "__main__":
+    main()
