@@ -162,6 +162,7 @@ class MusicBackend(Protocol):
     async def render(self, request: MusicRequest, out: Path, ctx: RenderContext) -> None: ...
 
 
+# A backend class (or any callable) taking the profile's settings for its layer and where it runs.
 BackendFactory = Callable[["BackendConfig", "Setup"], Any]
 
 

@@ -134,30 +134,31 @@ class Checker:
                              hint="save it as UTF-8")
             return ""
 
+    def first_of_each(self, names: list[ir.Name], code: str, kind: str, hint: str) -> set[int]:
+        """Indexes of the first declaration of each name; every later one is an error pointing back."""
+        seen: dict[str, Span] = {}
+        keep = set()
+        for i, name in enumerate(names):
+            if name.name in seen:
+                self.diags.error(code, f"{kind} `{name.name}` is declared twice", name.span,
+                                 related=[Related(span=seen[name.name], message="first declared here")], hint=hint)
+            else:
+                seen[name.name] = name.span
+                keep.add(i)
+        return keep
+
     def check_declarations(self) -> tuple[dict[str, ResolvedEntity], dict[str, str]]:
-        entities: dict[str, ResolvedEntity] = {}
-        first: dict[str, Span] = {}
-        for e in self.film.entities:
+        film = self.film
+        for e in film.entities:
             self.require_text(e.description, f"entity `{e.name.name}`'s description")
-            images = tuple(p for p in (self.check_file(i, "reference image") for i in e.images) if p)
-            if e.name.name in first:
-                self.diags.error("F0201", f"entity `{e.name.name}` is declared twice", e.name.span,
-                                 related=[Related(span=first[e.name.name], message="first declared here")],
-                                 hint="give each entity one canonical description")
-                continue
-            first[e.name.name] = e.name.span
-            entities[e.name.name] = ResolvedEntity(name=e.name.name, description=e.description.value,
-                                                   images=images)
-        voices: dict[str, str] = {}
-        vfirst: dict[str, Span] = {}
-        for v in self.film.voices:
-            if v.name.name in vfirst:
-                self.diags.error("F0207", f"voice `{v.name.name}` is declared twice", v.name.span,
-                                 related=[Related(span=vfirst[v.name.name], message="first declared here")],
-                                 hint="rename one of them")
-                continue
-            vfirst[v.name.name] = v.name.span
-            voices[v.name.name] = v.description.value
+        keep = self.first_of_each([e.name for e in film.entities], "F0201", "entity",
+                                  "give each entity one canonical description")
+        entities = {e.name.name: ResolvedEntity(
+            name=e.name.name, description=e.description.value,
+            images=tuple(p for p in (self.check_file(i, "reference image") for i in e.images) if p))
+            for i, e in enumerate(film.entities) if i in keep}
+        keep = self.first_of_each([v.name for v in film.voices], "F0207", "voice", "rename one of them")
+        voices = {v.name.name: v.description.value for i, v in enumerate(film.voices) if i in keep}
         return entities, voices
 
     # ------------------------------------------------------------------ palette and music

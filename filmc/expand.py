@@ -52,13 +52,16 @@ class ShotPrompt(Model):
 
 
 class Usage(Model):
-    """What expansion consumed; the plan prices it."""
+    """What expansion consumed (prompt-cache reads and writes included); the plan prices it."""
 
-    calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields})
 
 
 @runtime_checkable

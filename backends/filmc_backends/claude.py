@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
+from filmc.expand import Usage
 from filmc.keys import content_key
 from filmc.model import Model
 
@@ -43,18 +44,8 @@ class ExpansionRequest(Model):
     user: str  # this shot's request, rendered from templates (data, never template code)
 
 
-class ExpansionUsage(Model):
-    """Tokens billed for a batch, so the CLI can report spend, including prompt-cache reads and writes."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    calls: int = 0
-
-    def __add__(self, other: ExpansionUsage) -> ExpansionUsage:
-        fields = type(self).model_fields
-        return ExpansionUsage(**{name: getattr(self, name) + getattr(other, name) for name in fields})
+# The expansion stage's own usage model: one definition, shared by every expander.
+ExpansionUsage = Usage
 
 
 class ExpansionKey(Model):

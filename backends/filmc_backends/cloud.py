@@ -50,15 +50,3 @@ class ElevenLabsMusic(PlannedBackend):
     capabilities = Capabilities(
         layer="music", max_seconds=300.0, env=("ELEVENLABS_API_KEY",), remote=True, renders=False,
         price=Price(per_minute=Decimal("0.80")), models=("music_v1",), default_model="music_v1")
-
-
-def runway(config: BackendConfig, setup: Setup) -> RunwayVideo:
-    return RunwayVideo(config, setup)
-
-
-def elevenlabs(config: BackendConfig, setup: Setup) -> ElevenLabsVoice:
-    return ElevenLabsVoice(config, setup)
-
-
-def elevenlabs_music(config: BackendConfig, setup: Setup) -> ElevenLabsMusic:
-    return ElevenLabsMusic(config, setup)

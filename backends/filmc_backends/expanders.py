@@ -58,9 +58,6 @@ class TemplateExpander:
         return out, Usage()
 
 
-def template_expander(config: BackendConfig, setup: Setup) -> TemplateExpander:
-    return TemplateExpander(config, setup)
-
 
 class ClaudeShotExpander:
     """Claude writes each shot's prompt from a templated request; answers are cached by content key."""
@@ -107,9 +104,4 @@ class ClaudeShotExpander:
             answers, used = await self.client.expand_all(requests, ShotPrompt)
         except ClaudeError as err:
             raise UserError(str(err), 1) from None
-        return answers, Usage(calls=used.calls, input_tokens=used.input_tokens, output_tokens=used.output_tokens,
-                              cache_read_tokens=used.cache_read_tokens, cache_write_tokens=used.cache_write_tokens)
-
-
-def claude_expander(config: BackendConfig, setup: Setup) -> ClaudeShotExpander:
-    return ClaudeShotExpander(config, setup)
+        return answers, used

@@ -141,19 +141,3 @@ class FileBackend:
         if isinstance(request, VoiceRequest):
             return VoiceResult(duration=probe(out).duration)
         return None
-
-
-def animatic(config: BackendConfig, setup: Setup) -> AnimaticBackend:
-    return AnimaticBackend(config, setup)
-
-
-def espeak(config: BackendConfig, setup: Setup) -> EspeakBackend:
-    return EspeakBackend(config, setup)
-
-
-def synth(config: BackendConfig, setup: Setup) -> SynthBackend:
-    return SynthBackend(config, setup)
-
-
-def file(config: BackendConfig, setup: Setup) -> FileBackend:
-    return FileBackend(config, setup)

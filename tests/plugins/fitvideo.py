@@ -19,7 +19,3 @@ class FitVideo:
 
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
         raise NotImplementedError("planning-only test backend")
-
-
-def make(config: BackendConfig, setup: Setup) -> FitVideo:
-    return FitVideo(config, setup)

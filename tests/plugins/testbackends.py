@@ -72,15 +72,3 @@ class RemoteVideo(_Counting):
         else:
             self.count("resumed")
         _animatic(request, out, ctx)
-
-
-def fail(config: BackendConfig, setup: Setup) -> FailVideo:
-    return FailVideo(config, setup)
-
-
-def flaky(config: BackendConfig, setup: Setup) -> FlakyVideo:
-    return FlakyVideo(config, setup)
-
-
-def remote(config: BackendConfig, setup: Setup) -> RemoteVideo:
-    return RemoteVideo(config, setup)
