@@ -15,8 +15,9 @@ timeline.json (written by bench_render.py from the cold render's out/manifest.js
      "preset": "veryfast", "ffmpeg_params": [...], "audio_bitrate": "192k"}
 
 What it does, and what it leaves out next to filmc:
-- every clip is placed at its slot and trimmed to slot + tail handle, as filmc's join does; a clip is
-  not frozen on its last frame if short (the animatic clips are long enough);
+- every clip is placed at its slot and trimmed to slot + tail handle, as filmc's join does, and
+  resized to the frame if it is smaller (MoviePy's `resized`, per frame, as filmc's `scale`); a clip
+  is not frozen on its last frame if short (the animatic clips are long enough);
 - every transition (crossfade, fade-to-black, dip-to-white alike) is a `CrossFadeIn` of the incoming
   clip over the outgoing clip's handle: an approximation of filmc's xfade;
 - cards are a `ColorClip` with a centred `TextClip` (same font, no text fade);
@@ -73,7 +74,11 @@ def picture(timeline: dict[str, Any]) -> tuple[CompositeVideoClip, list[Any]]:
         else:
             source = VideoFileClip(seg["source"], audio=False)
             opened.append(source)
-            parts = [source.subclipped(0, min(duration, source.duration)).with_start(start)]
+            clip = source.subclipped(0, min(duration, source.duration))
+            if tuple(clip.size) != size:   # e.g. a previz drawn at half size: fitted to the frame, as filmc does
+                scale = min(size[0] / clip.size[0], size[1] / clip.size[1])
+                clip = clip.resized(scale)
+            parts = [clip.with_position("center").with_start(start)]
         transition = seg["transition"]
         if transition is not None:
             # the first segment fades in from black (nothing under it); later ones cross the previous handle

@@ -12,6 +12,7 @@ may be shared: the load average is printed at the start and the end.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -139,6 +140,19 @@ def phases(result: Render) -> dict[str, float]:
             "outputs (manifest, QA, OTIO)": end - max(jobs)}
 
 
+def spans(result: Render) -> dict[str, tuple[float, float]]:
+    """When each kind of job was at work, from the first to the last, in seconds after the first event."""
+    stamps = [e["ts"] for e in result.events if "ts" in e]
+    out: dict[str, tuple[float, float]] = {}
+    for e in result.events:
+        if e.get("kind") == "made":
+            kind = e["layer"] if e["layer"] != "assemble" else e["job"]
+            start, end = e["ts"] - float(e.get("seconds") or 0) - stamps[0], e["ts"] - stamps[0]
+            first, last = out.get(kind, (start, end))
+            out[kind] = (min(first, start), max(last, end))
+    return out
+
+
 def breakdown(manifest: dict[str, Any]) -> dict[str, tuple[int, float]]:
     """Seconds at work per asset kind (made assets only), and how many."""
     out: dict[str, list[float]] = defaultdict(list)
@@ -153,9 +167,15 @@ def report_cold(cold: Render) -> None:
     print(f"{label:<30}wall {cold.run.wall:7.1f} s   cpu {cold.run.cpu:7.1f} s   ({len(cold.made)} jobs made)")
     for name, seconds in phases(cold).items():
         print(f"  {name:<29} {seconds:7.1f} s wall")
-    print("  seconds at work per kind (jobs overlap: video/voice/music run concurrently, assembly one at a time):")
-    for kind, (count, seconds) in sorted(breakdown(cold.manifest).items(), key=lambda kv: -kv[1][1]):
-        print(f"    {kind:<8} {count:3d} job(s) {seconds:7.1f} s")
+    print_kinds(cold)
+
+
+def print_kinds(result: Render) -> None:
+    print("  manifest assets[].seconds per kind (summed; video runs 2 at a time, assembly 1 at a time):")
+    timeline = spans(result)
+    for kind, (count, seconds) in sorted(breakdown(result.manifest).items(), key=lambda kv: -kv[1][1]):
+        first, last = timeline.get(kind, (0.0, 0.0))
+        print(f"    {kind:<8} {count:3d} job(s) {seconds:7.1f} s   at work from {first:6.1f} s to {last:6.1f} s")
 
 
 # --- 2. encode floor ---------------------------------------------------------------------------------------------
@@ -309,6 +329,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip MoviePy and the 5x film")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it (projects, caches, outputs)")
     args = parser.parse_args()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)   # a log followed while it runs shows each line at once
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         root = args.keep.resolve()
@@ -351,7 +373,11 @@ def main() -> None:
               " no grade, ducking or loudness: it does less work than filmc)")
         print(f"moviepy write_videofile:      wall {mp.wall:7.1f} s   cpu {mp.cpu:7.1f} s")
         print(f"filmc assembly only:          wall {forced.run.wall:7.1f} s   cpu {forced.run.cpu:7.1f} s"
-              f"   (--force picture,mix,mux: {', '.join(forced.made)})")
+              f"   (--force picture,mix,mux; made: {', '.join(forced.made)})")
+        unexpected = [job for job in forced.made if job not in ("picture", "mix", "mux")]
+        if unexpected:
+            print(f"   WARNING: {len(unexpected)} other job(s) were re-made: filmc's cache keys changed since the"
+                  " cold render (was filmc edited while this ran?); the comparison is not like for like")
         ratio_line("ratio moviepy / filmc cold:", mp.wall / cold.run.wall, ">= 5")
         ratio_line("ratio moviepy / filmc assembly:", mp.wall / forced.run.wall, ">= 5, like for like")
         ratio_line("ratio (cpu) moviepy / assembly:", mp.cpu / forced.run.cpu, "informative")
@@ -364,7 +390,7 @@ def main() -> None:
           f"   made: {', '.join(edited.made) or 'nothing'}")
     for name, seconds in phases(edited).items():
         print(f"  {name:<29} {seconds:7.1f} s wall")
-    ratio_line("ratio edit / cold:", 100 * edited.run.wall / cold.run.wall, "<= 15 %")
+    ratio_line("ratio edit / cold, in %:", 100 * edited.run.wall / cold.run.wall, "<= 15 %")
 
     # 5. nothing changed
     again = render(film)
@@ -378,7 +404,7 @@ def main() -> None:
     # 6. peak RSS
     print("\n== 6. peak RSS (the filmc Python process; the largest ffmpeg child apart) ==")
     print(f"entropy 2:00 cold:            python {cold.rss_self_mb:6.0f} MB   largest child {cold.rss_child_mb:6.0f} MB"
-          "   (target <= 400 MB)")
+          "   (target <= 400 MB, python)")
     print(f"entropy edit / no-op:         python {edited.rss_self_mb:6.0f} MB / {again.rss_self_mb:.0f} MB")
     if not args.quick:
         long_text = longer_film(text, 5)
@@ -390,8 +416,7 @@ def main() -> None:
         print(f"entropy x5 ({long_frames / float(long_fmt.fps):.0f} s, {len(long.made)} jobs) cold: "
               f"wall {long.run.wall:7.1f} s   cpu {long.run.cpu:7.1f} s")
         print(f"  python {long.rss_self_mb:6.0f} MB   largest child {long.rss_child_mb:6.0f} MB")
-        for kind, (count, seconds) in sorted(breakdown(long.manifest).items(), key=lambda kv: -kv[1][1]):
-            print(f"    {kind:<8} {count:3d} job(s) {seconds:7.1f} s")
+        print_kinds(long)
         ratio_line("ratio RSS python long/short:", long.rss_self_mb / cold.rss_self_mb, "~1, flat")
         ratio_line("ratio RSS child long/short:", long.rss_child_mb / cold.rss_child_mb, "~1, flat")
         ratio_line("ratio wall long/short:", long.run.wall / cold.run.wall,

@@ -118,6 +118,29 @@ def write_lut(palette: Sequence[str], workdir: Path, strength: float = DEFAULT_S
     return path
 
 
+TINT_STRENGTH = 0.35
+
+
+def tint_filter(palette: Sequence[str], strength: float = TINT_STRENGTH) -> str:
+    """A cheap grade: a chroma cast towards the palette, applied on the YUV planes with `lutyuv`.
+
+    The 3D LUT costs about 10 ms a 720p frame (as much as encoding it); this costs about 0.3 ms.
+    It keeps luma exactly and adds the palette's average hue (at mid lightness) to every pixel, so
+    it reads as a colour balance rather than a split-tone. The `preview` profile uses it.
+    """
+    bad = [c for c in palette if not is_hex(c)]
+    if not palette or bad:
+        raise ValueError(f"a grade needs #RRGGBB colours, got {list(palette)!r}")
+    labs = [srgb_to_oklab(hex_to_rgb(c)) for c in palette]
+    a = sum(lab[1] for lab in labs) / len(labs)
+    b = sum(lab[2] for lab in labs) / len(labs)
+    r, g, bl = (min(max(c, 0.0), 1.0) for c in oklab_to_srgb((0.6, a, b)))
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * bl
+    cb, cr = (bl - y) / (2 * (1 - 0.0722)), (r - y) / (2 * (1 - 0.2126))
+    du, dv = strength * 224 * cb, strength * 224 * cr
+    return f"lutyuv=u=clip(val{du:+.2f}\\,16\\,240):v=clip(val{dv:+.2f}\\,16\\,240)"
+
+
 def card_colors(palette: Sequence[str]) -> tuple[str, str]:
     """A card's background (the darkest palette colour, darker) and text (near white, in the light hue)."""
     if not palette:

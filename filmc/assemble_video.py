@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from filmc.assemble_cards import card_filters
-from filmc.assemble_grade import card_colors, write_lut
+from filmc.assemble_grade import card_colors, tint_filter, write_lut
 from filmc.media import escape_filter_path, filter_spec, run_ffmpeg
 from filmc.model import Model
 from filmc.vocabulary import TRANSITIONS
@@ -62,6 +62,7 @@ class PictureSegment(Model):
     frames: int
     transition_in: Transition | None = None
     grade: tuple[str, ...] = ()
+    grade_method: Literal["lut", "tint"] = "lut"   # lut: OKLab split-tone 3D LUT; tint: a cheap chroma cast
 
 
 class Format(Model):
@@ -119,7 +120,9 @@ def _clip_chain(source: Path, seg: PictureSegment, fmt: Format, total: int, work
              f"trim=end_frame={total}",
              f"scale={fmt.width}:{fmt.height}:force_original_aspect_ratio=decrease:flags=bicubic",
              f"pad={fmt.width}:{fmt.height}:(ow-iw)/2:(oh-ih)/2:color=black", "setsar=1"]
-    if seg.grade:
+    if seg.grade and seg.grade_method == "tint":
+        chain += ["format=yuv420p", tint_filter(seg.grade)]
+    elif seg.grade:
         lut = write_lut(seg.grade, workdir)
         chain += ["format=gbrp", f"lut3d=file={escape_filter_path(lut)}:interp=tetrahedral"]
     return ["-threads", "1", "-i", str(source)], ",".join([*chain, _finish(fmt)])

@@ -23,11 +23,11 @@ OptionValue = str | int | float | bool
 class Price(Model):
     """What one unit costs; the plan multiplies, the profile may override any field."""
 
-    per_second: Decimal = Decimal(0)          # video
-    per_1k_chars: Decimal = Decimal(0)        # speech
-    per_minute: Decimal = Decimal(0)          # music
-    per_mtok_in: Decimal = Decimal(0)         # language models
-    per_mtok_out: Decimal = Decimal(0)
+    per_second: Decimal = Field(default=Decimal(0), ge=0)      # video
+    per_1k_chars: Decimal = Field(default=Decimal(0), ge=0)    # speech
+    per_minute: Decimal = Field(default=Decimal(0), ge=0)      # music
+    per_mtok_in: Decimal = Field(default=Decimal(0), ge=0)     # language models
+    per_mtok_out: Decimal = Field(default=Decimal(0), ge=0)
 
 
 class Capabilities(Model):

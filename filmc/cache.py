@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
 from collections.abc import Callable
@@ -25,7 +26,12 @@ class Cache:
         return self.path(kind, key).with_suffix(".json")
 
     def has(self, kind: str, key: str) -> bool:
-        return self.path(kind, key).is_file()
+        """Present and whole: the size recorded when it was verified still matches (a truncation shows)."""
+        try:
+            meta = json.loads(self.sidecar(kind, key).read_text("utf-8"))
+            return isinstance(meta, dict) and self.path(kind, key).stat().st_size == meta.get("size")
+        except (OSError, ValueError):
+            return False
 
     def store(self, final: Path, produce: Callable[[Path], None], verify: Callable[[Path], None]) -> None:
         """A crash or Ctrl-C leaves the old file or the new one at `final`, never half of one."""

@@ -70,7 +70,9 @@ class Checker:
         self.diags = Diagnostics()
         width, height, fps = DEFAULT_FRAME
         if film.frame:
-            width, height, fps = film.frame.width, film.frame.height, film.frame.fps
+            width, height = film.frame.width, film.frame.height
+            # an unusable rate is reported by check_header; timing goes on at the default so nothing divides by 0
+            fps = film.frame.fps if 1 <= film.frame.fps <= 120 else fps
         self.width, self.height, self.fps = width, height, fps
 
     def frames(self, t: Fraction) -> int:
@@ -91,9 +93,10 @@ class Checker:
             self.diags.error("F0102", f"`{f.language.name}` is not a BCP 47 language tag", f.language.span,
                              hint="write a tag like `it`, `en`, `en-GB`, `pt-BR`")
         if f.frame:
-            if f.frame.width <= 0 or f.frame.height <= 0 or f.frame.width % 2 or f.frame.height % 2:
-                self.diags.error("F0103", f"frame size {f.frame.width}x{f.frame.height} is not usable",
-                                 f.frame.span, hint="use even, non-zero sizes such as 1280x720 or 1920x1080")
+            w, h = f.frame.width, f.frame.height
+            if not (16 <= w <= 8192 and 16 <= h <= 8192) or w % 2 or h % 2:
+                self.diags.error("F0103", f"frame size {w}x{h} is not usable", f.frame.span,
+                                 hint="use even sizes from 16 to 8192, such as 1280x720 or 1920x1080")
             if not 1 <= f.frame.fps <= 120:
                 self.diags.error("F0104", f"frame rate {float(f.frame.fps):g} is out of range", f.frame.span,
                                  hint="use a rate between 1 and 120, e.g. 24, 25 or 23.976")
@@ -105,12 +108,17 @@ class Checker:
 
     def check_file(self, text: ir.Text, what: str) -> str | None:
         """Files are confined to the project, so a spec can't read or embed anything else on disk."""
-        candidate = (self.project_dir / text.value).resolve()
+        try:
+            candidate = (self.project_dir / text.value).resolve()
+        except (ValueError, OSError):  # a NUL byte, a loop of links
+            self.diags.error("F0501", f"{what} `{text.value!r}` is not a usable path", text.span,
+                             hint="write a plain relative path such as clips/shot1.mp4")
+            return None
         if not candidate.is_relative_to(self.project_dir):
             self.diags.error("F0502", f"{what} `{text.value}` is outside the project folder", text.span,
                              hint=f"move it under {self.project_dir.name}/ and use a relative path")
             return None
-        if not candidate.is_file():
+        if "\0" in text.value or not candidate.is_file():
             self.diags.error("F0501", f"{what} `{text.value}` does not exist", text.span,
                              hint=f"paths are relative to the film's folder ({self.project_dir.name}/)")
             return None
@@ -454,9 +462,11 @@ class Checker:
                                hint="adjust shot lengths, or the declared duration")
 
 
-def check(film: ir.Film, project_dir: Path) -> tuple[CheckedFilm, tuple[Diagnostic, ...]]:
-    """The check stage: raises FilmError on any error; returns warnings beside the checked film."""
+def check(film: ir.Film, project_dir: Path,
+          prior: tuple[Diagnostic, ...] = ()) -> tuple[CheckedFilm, tuple[Diagnostic, ...]]:
+    """The check stage: raises FilmError on any error (its own or `prior` ones); returns warnings otherwise."""
     checker = Checker(film, project_dir)
+    checker.diags.extend(prior)
     with gc_paused():
         checked = checker.run(film.span.path)
     checker.diags.raise_if_errors()
@@ -465,7 +475,7 @@ def check(film: ir.Film, project_dir: Path) -> tuple[CheckedFilm, tuple[Diagnost
 
 def load(path: Path, *, display: str | None = None) -> tuple[CheckedFilm, tuple[Diagnostic, ...], str]:
     """Read, parse and check one file: the front end every command shares."""
-    from filmc.syntax import parse
+    from filmc.syntax import parse_collecting
 
     shown = display or str(path)
     try:
@@ -473,12 +483,12 @@ def load(path: Path, *, display: str | None = None) -> tuple[CheckedFilm, tuple[
     except OSError as err:
         raise FilmError([_file_diagnostic(shown, f"cannot read {shown}: {err.strerror}")]) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # an editor's byte-order mark is not part of the film
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise FilmError([_file_diagnostic(shown, "the file is not UTF-8 text", line)]) from None
-    film = parse(text, shown)
-    checked, warnings = check(film, path.resolve().parent)
+    film, lowering = parse_collecting(text, shown)
+    checked, warnings = check(film, path.resolve().parent, lowering)
     return checked, warnings, text
 
 

@@ -93,6 +93,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
       filmc fmt films/*.film
       filmc fmt --check films/entropy.film    # in CI
     """
+    from filmc.cache import write_text_atomic
     from filmc.diagnostics import FilmError
     from filmc.errors import UserError
     from filmc.fmt import format_text
@@ -115,7 +116,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
             if check_only:
                 out.print(f"would reformat {path}")
             else:
-                path.write_text(pretty, "utf-8")
+                write_text_atomic(path, pretty)
                 out.print(f"reformatted {path}")
     if check_only and changed:
         sys.exit(EXIT_SPEC)

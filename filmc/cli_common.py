@@ -77,3 +77,25 @@ def report(err: Any, output_format: str) -> None:
 
 format_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, help="Diagnostics as text for people or JSON for editors and CI.")
+
+
+class Money(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
+    """A budget in US dollars: a finite, non-negative decimal (`25`, `2.50`), else a usage error."""
+
+    name = "USD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from decimal import Decimal, InvalidOperation
+
+        if isinstance(value, Decimal):
+            return value
+        try:
+            amount = Decimal(str(value).strip().lstrip("$"))
+        except InvalidOperation:
+            self.fail(f"{value!r} is not an amount of money (write e.g. 25 or 2.50)", param, ctx)
+        if not amount.is_finite() or amount < 0:
+            self.fail(f"{value!r} is not a usable budget (a finite amount, 0 or more)", param, ctx)
+        return amount
+
+
+MONEY = Money()

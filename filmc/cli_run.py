@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from filmc.cli_common import EXIT_BUDGET, EXIT_JOB, guarded
+from filmc.cli_common import EXIT_BUDGET, EXIT_JOB, MONEY, guarded
 
 profile_option = click.option("--profile", "-p", "profile_name", default="preview", show_default=True,
                               help="Which backends make each layer: `preview` (offline, free), `final` (real "
@@ -26,7 +26,7 @@ from filmc.cli_common import format_option  # noqa: E402
 @click.option("--json", "as_json", is_flag=True,
               help="Print the Plan as JSON (render it later: filmc render plan.json).")
 @click.option("--full", is_flag=True, help="Print whole prompts and voice markup, not excerpts.")
-@click.option("--max-cost", type=Decimal, default=None, metavar="USD",
+@click.option("--max-cost", type=MONEY, default=None, metavar="USD",
               help="Exit 4 if the uncached jobs would cost more than this.")
 @cache_option
 @format_option
@@ -48,7 +48,8 @@ def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, ma
     from filmc.errors import UserError
     from filmc.ui import console, print_diagnostics
 
-    plan, warnings = asyncio.run(compile_film(film, profile_name, cache_dir=cache_dir, display=str(film)))
+    plan, warnings = asyncio.run(compile_film(film, profile_name, cache_dir=cache_dir, display=str(film),
+                                              max_cost=max_cost))
     if warnings and output_format == "text" and not as_json:
         from filmc.cli_common import sources_for
 
@@ -77,8 +78,8 @@ def schema_command(what: str) -> None:
 @click.argument("source", metavar="FILM|PLAN", type=click.Path(dir_okay=False, path_type=Path))
 @profile_option
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: out/ beside the film).")
-@click.option("--max-cost", type=Decimal, default=None, metavar="USD",
+              help="Output folder (default: out/<title>/ beside the film).")
+@click.option("--max-cost", type=MONEY, default=None, metavar="USD",
               help="Refuse to start (exit 4) if the jobs to run would cost more. Required to spend anything.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Jobs running at once, across layers (each layer also has its profile's limit).")
@@ -113,8 +114,13 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
     else:
         from filmc.compile import compile_film
 
-        plan, _ = asyncio.run(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source)))
-    target = out_dir or Path(plan.project_dir) / "out"
+        plan, _ = asyncio.run(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source),
+                                           max_cost=max_cost))
+        if max_cost is not None:  # what expansion spent comes out of the same budget
+            max_cost = max(Decimal(0), max_cost - plan.expansion.usd)
+    from filmc.exports import slug
+
+    target = out_dir or Path(plan.project_dir) / "out" / slug(plan.film.title)  # one folder per film
     summary = asyncio.run(render(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
                                  force=frozenset(force), max_cost=max_cost))
     if as_json:

@@ -47,7 +47,11 @@ def instantiate(profile: Profile, setup: Setup) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for layer in LAYERS:
         config = profile.layer(layer)
-        out[layer] = found[config.backend](config, setup)
+        try:
+            out[layer] = found[config.backend](config, setup)
+        except (ValueError, TypeError) as err:  # e.g. options = { threads = "many" }
+            raise UserError(f"the `{profile.name}` profile's {layer} backend `{config.backend}` rejected its "
+                            f"settings: {err}. Fix its options in filmc.toml (see docs/profiles.md).", 1) from None
     out["file"] = found["file"](BackendConfig(backend="file"), setup)
     return out
 
@@ -56,7 +60,7 @@ def info_of(backend: Any, config: BackendConfig) -> BackendInfo:
     caps: Capabilities = backend.capabilities
     price = caps.price.model_copy(update=config.price.model_dump(exclude_unset=True)) if config.price else caps.price
     return BackendInfo(name=backend.name, version=backend.version, model=config.model or caps.default_model,
-                       capabilities=caps, price=price)
+                       capabilities=caps, price=price, options=config.options)
 
 
 def require_env(backend: Any, layer: str, profile: Profile) -> None:
@@ -67,8 +71,25 @@ def require_env(backend: Any, layer: str, profile: Profile) -> None:
                             f"`{backend.name}`. Export {var}, or use --profile preview to work offline.", 1)
 
 
+def check_expansion_budget(expander: Any, film: Any, todo: list[Any], templates: Templates, info: BackendInfo,
+                           max_cost: Decimal | None) -> None:
+    """Claude costs money too: estimated before the first call, and refused without a budget that covers it."""
+    estimate_tokens = getattr(expander, "estimate_tokens", None)
+    if estimate_tokens is None:
+        return
+    tokens_in, tokens_out = estimate_tokens(film, todo, templates)
+    usd = money((info.price.per_mtok_in * tokens_in + info.price.per_mtok_out * tokens_out) / Decimal(10**6))
+    if usd <= 0:
+        return
+    what = f"expanding {len(todo)} prompt(s) with `{expander.name}` would spend an estimated ${usd:.2f}"
+    if max_cost is None:
+        raise UserError(f"{what}; nothing is spent without a budget: pass --max-cost USD", 4)
+    if usd > max_cost:
+        raise UserError(f"{what}, over --max-cost ${max_cost:.2f}; nothing was sent", 4)
+
+
 async def expand(checked: CheckedFilm, profile: Profile, backends: dict[str, Any], templates: Templates,
-                 infos: dict[str, BackendInfo]) -> Expansion:
+                 infos: dict[str, BackendInfo], max_cost: Decimal | None = None) -> Expansion:
     """Prompts for every shot (cached answers cost nothing), narration markup, music sections."""
     expander: Expander = backends["expand"]
     film = film_context(checked)
@@ -76,6 +97,7 @@ async def expand(checked: CheckedFilm, profile: Profile, backends: dict[str, Any
     todo = [c for c in contexts if not c.shot.clip and not expander.is_cached(film, c, templates)]
     if todo:
         require_env(expander, "expand", profile)
+        check_expansion_budget(expander, film, todo, templates, infos["expand"], max_cost)
     prompts, usage = await expander.expand_shots(film, contexts, templates) if contexts else ([], Usage())
     price = infos["expand"].price
     usd = (price.per_mtok_in * usage.input_tokens + price.per_mtok_out * usage.output_tokens) / Decimal(10**6)
@@ -90,7 +112,8 @@ async def expand(checked: CheckedFilm, profile: Profile, backends: dict[str, Any
 
 
 async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: Path | None = None,
-                       display: str | None = None) -> tuple[Plan, tuple[Diagnostic, ...]]:
+                       display: str | None = None,
+                       max_cost: Decimal | None = None) -> tuple[Plan, tuple[Diagnostic, ...]]:
     """The compile command's work; raises FilmError (spec, profile, fitting) or UserError."""
     checked, warnings, _ = load(path, display=display)
     project = Path(checked.project_dir)
@@ -101,6 +124,6 @@ async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: 
     infos["file"] = info_of(backends["file"], BackendConfig(backend="file"))
     infos["assemble"] = ASSEMBLER
     templates = Templates(project)
-    expansion = await expand(checked, profile, backends, templates, infos)
+    expansion = await expand(checked, profile, backends, templates, infos, max_cost)
     plan = build_plan(checked, profile, infos, expansion, cache, source=display or str(path))
     return plan, warnings

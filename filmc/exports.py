@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from filmc import __version__
-from filmc.assemble import NarrationPlacement, conform_segment, handles, measure_loudness
+from filmc.assemble import NarrationPlacement, conform_segment, handles
 from filmc.cache import Cache, write_text_atomic
+from filmc.keys import content_key
 from filmc.media import count_frames
 from filmc.model import Model
 from filmc.plan import Job, PictureSpec, Plan, VideoSpec, VoiceSpec
@@ -75,7 +76,8 @@ class Manifest(Model):
 
 
 def slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "film"
+    """A file name from a title, keeping letters of any script ("Perché" -> "perché")."""
+    return re.sub(r"[\W_]+", "-", title.lower()).strip("-") or "film"
 
 
 def place(src: Path, dst: Path) -> None:
@@ -98,7 +100,7 @@ def subtitles(plan: Plan, outcomes: dict[str, JobOutcome], metas: dict[str, Asse
                           for w in metas[job.id].words)
             lines.append(TimedLine(start=job.spec.start, text=job.spec.request.text, words=words,
                                    duration=metas[job.id].duration))
-    cues = cues_from_lines(lines)
+    cues = cues_from_lines(lines, end=plan.film.timeline.duration)  # the film ends: so do its subtitles
     return to_srt(cues), to_vtt(cues)
 
 
@@ -134,10 +136,9 @@ def write_outputs(plan: Plan, outcomes: dict[str, JobOutcome], cache: Cache, out
     if mux is not None and mux.path and mux.status in ("made", "cached"):
         place(Path(mux.path), film)
         written["film"] = film.name
-        loud = measure_loudness(film)
-        fps = plan.film.timeline.fps_num / plan.film.timeline.fps_den
-        qa_extra = {"duration": round(count_frames(film) / fps, 3), "integrated_lufs": loud.integrated,
-                    "true_peak_dbtp": loud.true_peak}
+        meta = metas["mux"]
+        qa_extra = {"duration": round(meta.duration, 3), "integrated_lufs": meta.lufs,
+                    "true_peak_dbtp": meta.true_peak}
     srt, vtt = subtitles(plan, outcomes, metas)
     for suffix, text in ((".srt", srt), (".vtt", vtt)):
         write_text_atomic(out_dir / f"{name}{suffix}", text)
@@ -156,6 +157,15 @@ def write_outputs(plan: Plan, outcomes: dict[str, JobOutcome], cache: Cache, out
     return manifest
 
 
+def clip_frames(plan: Plan, video_job: str | None, media: Path) -> int:
+    """Frames a clip has: the plan knows it for generated clips; a user's clip is counted."""
+    if video_job is not None:
+        spec = plan.job(video_job).spec
+        if isinstance(spec, VideoSpec) and not spec.request.source_file:
+            return spec.request.frames
+    return count_frames(media)
+
+
 def write_timeline(plan: Plan, outcomes: dict[str, JobOutcome], out_dir: Path, name: str) -> str:
     """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve."""
     from filmc.timeline_export import write_otio  # OpenTimelineIO is imported only when a timeline is written
@@ -168,15 +178,17 @@ def write_timeline(plan: Plan, outcomes: dict[str, JobOutcome], out_dir: Path, n
     segments = segments_of(picture, deps)
     for seg, segment, handle in zip(picture.segments, segments, handles(segments), strict=True):
         if segment.source is None:  # a card has no media of its own: draw it once for the editor
-            copy = media / f"{seg.segment_id}.mp4"
-            with tempfile.TemporaryDirectory() as work:
-                conform_segment(segment, format_of(picture), handle, copy, workdir=Path(work))
+            card_key = content_key(segment.model_copy(update={"grade_method": "lut"}))[:12]
+            copy = media / f"{seg.segment_id}-{card_key}.mp4"
+            if not copy.exists():
+                with tempfile.TemporaryDirectory() as work:
+                    conform_segment(segment, format_of(picture), handle, copy, workdir=Path(work))
             clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment, available_frames=None))
             continue
         copy = media / f"{seg.segment_id}{segment.source.suffix}"
         place(segment.source, copy)
         clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment.model_copy(update={"source": copy}),
-                                available_frames=count_frames(copy)))
+                                available_frames=clip_frames(plan, seg.video_job, copy)))
     narration = []
     for job in plan.jobs:
         outcome = outcomes[job.id]

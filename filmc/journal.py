@@ -15,7 +15,7 @@ from typing import Literal
 
 from filmc.model import Model
 
-Event = Literal["start", "remote", "done", "failed", "interrupted"]
+Event = Literal["start", "remote", "done", "failed", "abandoned", "interrupted"]
 
 
 class JournalEntry(Model):
@@ -65,6 +65,6 @@ class Journal:
                 continue
             if entry.event == "remote":
                 remote = entry.remote_id
-            elif entry.event == "done":
+            elif entry.event in ("done", "abandoned"):  # finished, or failed for good: start afresh next time
                 remote = None
         return remote

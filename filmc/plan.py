@@ -17,6 +17,7 @@ from filmc import __version__
 from filmc.backend import (
     Capabilities,
     MusicRequest,
+    OptionValue,
     Price,
     VideoRequest,
     VoiceRequest,
@@ -70,6 +71,7 @@ class PictureSpec(Model):
 
     kind: Literal["picture"] = "picture"
     segments: tuple[SegmentSpec, ...]
+    grade: Literal["lut", "tint", "none"] = "lut"
     frames: int
     width: int
     height: int
@@ -116,6 +118,7 @@ class JobKey(Model):
     backend: str
     backend_version: str
     model: str
+    options: dict[str, OptionValue]
     spec: JobSpec
     inputs: tuple[str, ...]
 
@@ -157,6 +160,29 @@ class BackendInfo(Model):
     model: str
     capabilities: Capabilities
     price: Price
+    options: dict[str, OptionValue] = Field(default_factory=dict)   # the profile's, part of every key
+
+
+def plan_problems(plan: Plan) -> list[str]:
+    """What makes a plan unsafe to render: a key that doesn't match its job (an edited plan would file
+    a new asset under an old name), a dependency that is missing or comes later (or loops)."""
+    problems: list[str] = []
+    keys: dict[str, str] = {}
+    for job in plan.jobs:
+        missing = [d for d in job.deps if d not in keys]
+        if missing:
+            problems.append(f"job {job.id} depends on {', '.join(missing)}, which no earlier job makes")
+            continue
+        options = {} if job.layer == "assemble" or job.backend == "file" else plan.profile.layer(job.layer).options
+        expected = content_key(JobKey(backend=job.backend, backend_version=job.backend_version, model=job.model,
+                                      options=options, spec=job.spec, inputs=tuple(keys[d] for d in job.deps)))
+        if job.key != expected:
+            problems.append(f"job {job.id}'s key does not match its contents (was the plan edited?)")
+        keys[job.id] = expected
+    for needed in ("picture", "mix", "mux"):
+        if needed not in keys:
+            problems.append(f"the plan has no `{needed}` job")
+    return problems
 
 
 def money(value: Decimal) -> Decimal:
@@ -178,8 +204,8 @@ class Planner:
     def add(self, job_id: str, layer: Any, info: BackendInfo, spec: Any, deps: Sequence[str], seconds: float,
             usd: Decimal) -> Job:
         inputs = tuple(self.jobs[d].key for d in deps)
-        key = content_key(JobKey(backend=info.name, backend_version=info.version, model=info.model, spec=spec,
-                                 inputs=inputs))
+        key = content_key(JobKey(backend=info.name, backend_version=info.version, model=info.model,
+                                 options=info.options, spec=spec, inputs=inputs))
         job = Job(id=job_id, layer=layer, backend=info.name, backend_version=info.version, model=info.model,
                   deps=tuple(deps), key=key, spec=spec, seconds=round(seconds, 6), estimated_usd=money(usd),
                   cached=self.cache.has(spec.kind, key), remote=info.capabilities.remote)
@@ -206,6 +232,11 @@ class Planner:
                 continue
             width, height = self.frame_size(caps)
             prompt = prompts[seg.id]
+            if caps.max_prompt_chars and not seg.clip and len(prompt.prompt) > caps.max_prompt_chars:
+                self.diags.error("F0711", f"shot {seg.id}'s prompt is {len(prompt.prompt)} characters; video backend "
+                                 f"`{info.name}` takes at most {caps.max_prompt_chars}", seg.span,
+                                 hint="shorten the style bible or the shot's text, or let the claude expander "
+                                 "write the prompt (it is told the limit)")
             source, digest = self.relative(seg.clip) if seg.clip else (None, "")
             request = VideoRequest(
                 prompt=prompt.prompt, negative=prompt.negative, seconds=fitted, frames=round(fitted * fps),
@@ -249,6 +280,13 @@ class Planner:
 
     def voice_jobs(self) -> None:
         info = self.backends["voice"]
+        languages = info.capabilities.languages
+        base = self.checked.language.split("-")[0].lower()
+        if languages is not None and self.expansion.lines and base not in {lang.lower() for lang in languages}:
+            first = self.expansion.lines[0].beat
+            self.diags.error("F0712", f"voice backend `{info.name}` does not speak `{self.checked.language}`",
+                             first.span, hint=f"it speaks {', '.join(languages)}; pick another voice backend")
+            return
         for line in self.expansion.lines:
             beat = line.beat
             request = VoiceRequest(
@@ -283,7 +321,8 @@ class Planner:
             segments.append(SegmentSpec(segment_id=seg.id, video_job=video, frames=seg.frames,
                                         handle_frames=self.handle_frames(seg), transition_in=seg.transition_in,
                                         grade=seg.palette, card_lines=lines, card_style=style))
-        picture = PictureSpec(segments=tuple(segments), frames=self.tl.frames, width=self.tl.width,
+        picture = PictureSpec(segments=tuple(segments), grade=self.profile.grade, frames=self.tl.frames,
+                              width=self.tl.width,
                               height=self.tl.height, fps_num=self.tl.fps_num, fps_den=self.tl.fps_den)
         self.add("picture", "assemble", asm, picture, [s.video_job for s in segments if s.video_job],
                  self.tl.duration, Decimal(0))

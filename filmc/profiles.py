@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -29,8 +29,9 @@ class Profile(Model):
     video: BackendConfig
     voice: BackendConfig
     music: BackendConfig
-    loudness: float = -16.0      # integrated LUFS of the final mix (EBU R128)
-    true_peak: float = -1.0      # dBTP ceiling
+    grade: Literal["lut", "tint", "none"] = "lut"   # how the picture is pulled towards the palette
+    loudness: float = Field(default=-16.0, ge=-40.0, le=-5.0)  # integrated LUFS of the final mix (EBU R128)
+    true_peak: float = Field(default=-1.0, ge=-20.0, le=0.0)   # dBTP ceiling
     cache_dir: str = ".filmc/cache"
     voices: dict[str, str] = Field(default_factory=dict)  # film voice name -> the service's voice id
 
@@ -41,6 +42,7 @@ class Profile(Model):
 
 BUILTIN: dict[str, dict[str, Any]] = {
     "preview": {
+        "grade": "tint",  # previz: a chroma cast costs ~0.3 ms a frame, the OKLab LUT ~10 ms
         "expand": {"backend": "template"},
         "video": {"backend": "animatic", "concurrency": 2},
         "voice": {"backend": "espeak", "concurrency": 1},
@@ -105,6 +107,9 @@ def load_profile(name: str, project_dir: Path) -> Profile:
         col = int(m.group(1)) if (m := re.search(r"column (\d+)", str(err))) else 1
         raise FilmError([_toml_error(shown, str(err), line, col)]) from None
     profiles = data.get("profile", {})
+    if not isinstance(profiles, dict) or not isinstance(profiles.get(name, {}), dict):
+        raise FilmError([_toml_error(shown, "`profile` must be a table of profiles", *_line_of(loc, name), hint=(
+            f"write sections like [profile.{name}.video] with backend = \"…\" inside"))])
     if name not in BUILTIN and name not in profiles:
         known = sorted(set(BUILTIN) | set(profiles))
         raise FilmError([_toml_error(shown, f"no profile named `{name}`", 1, 1,
@@ -152,6 +157,11 @@ def _check_backends(profile: Profile, loc: _Locator, diags: Diagnostics) -> None
                     loc.find("profile", profile.name, layer, "backend"),
                     hint=load_problem or (f"did you mean `{near[0]}`?" if near else
                                           "installed backends: " + ", ".join(sorted(found))))
+
+
+def _line_of(loc: _Locator, name: str) -> tuple[int, int]:
+    span = loc.find("profile", name)
+    return span.line, span.column
 
 
 def _toml_error(path: str, message: str, line: int, col: int, hint: str | None = None) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import random
 import time
@@ -18,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from filmc.assemble import measure_loudness
 from filmc.backend import BackendError, RenderContext, VoiceResult
 from filmc.cache import Cache, write_text_atomic
 from filmc.events import EventSink, RenderEvent
@@ -37,6 +39,8 @@ class AssetMeta(Model):
     size: int
     duration: float
     words: tuple[dict[str, Any], ...] = ()
+    lufs: float | None = None        # the final mux's integrated loudness and true peak, for QA;
+    true_peak: float | None = None   # None for silence (-inf is not JSON)
 
 
 class JobOutcome(Model):
@@ -112,10 +116,10 @@ class Executor:
         """A cached asset counts only if its size is the one verified when it was stored."""
         if job.id in self.force or any(Path(job.id).match(pattern) for pattern in self.force):
             return None
-        path, meta_path = self.cache.path(job.spec.kind, job.key), self.cache.sidecar(job.spec.kind, job.key)
+        if not self.cache.has(job.spec.kind, job.key):
+            return None
         try:
-            meta = AssetMeta.model_validate_json(meta_path.read_text("utf-8"))
-            return meta if path.stat().st_size == meta.size else None
+            return load_meta(self.cache, job)
         except (OSError, ValueError):
             return None
 
@@ -155,6 +159,7 @@ class Executor:
                 self.events.emit(RenderEvent(kind="retry", job=job.id, layer=job.layer,
                                              message=f"{error}; retrying in {delay:.1f}s"))
                 await asyncio.sleep(delay)
+        self.journal.write("abandoned", job.id, job.key, detail=error)
         outcome = JobOutcome(job=job.id, key=job.key, status="failed", error=error,
                              seconds=round(time.monotonic() - started, 3))
         self.events.emit(RenderEvent(kind="failed", job=job.id, layer=job.layer, message=error))
@@ -172,7 +177,12 @@ class Executor:
             result = await asyncio.wait_for(produce(tmp), timeout=timeout)
             duration = await asyncio.to_thread(self.verify, job, tmp)
             words = tuple(w.model_dump() for w in result.words) if isinstance(result, VoiceResult) else ()
-            meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=duration, words=words)
+            levels: dict[str, float | None] = {}
+            if job.spec.kind == "mux":  # measured once, when made; a cached film's QA reads it back
+                measured = await asyncio.to_thread(measure_loudness, tmp)
+                levels = {"lufs": _finite(measured.integrated), "true_peak": _finite(measured.true_peak)}
+            meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=duration, words=words,
+                             **levels)
             write_text_atomic(self.cache.sidecar(job.spec.kind, job.key), meta.model_dump_json())
             os.replace(tmp, path)
             return meta
@@ -226,6 +236,10 @@ class Executor:
         return probe(path).duration
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _describe(err: BaseException) -> str:
     if isinstance(err, TimeoutError):
         return "timed out"
@@ -238,13 +252,21 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def clean_stale_parts(cache: Cache) -> int:
-    """Temp files a killed render left behind: never under a real key, but still disk."""
+STALE_PART_SECONDS = 6 * 3600
+
+
+def clean_stale_parts(cache: Cache, now: float | None = None) -> int:
+    """Temp files a killed render left behind, once they are old: a young one may be another render's."""
     removed = 0
+    cutoff = (now or time.time()) - STALE_PART_SECONDS
     if cache.root.is_dir():
         for stale in cache.root.rglob(".*.part*"):
-            stale.unlink(missing_ok=True)
-            removed += 1
+            try:
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink(missing_ok=True)
+                    removed += 1
+            except OSError:
+                continue
     return removed
 
 

@@ -22,8 +22,10 @@ def segments_of(spec: PictureSpec, deps: dict[str, JobOutcome]) -> list[PictureS
         card = Card(lines=seg.card_lines, style=seg.card_style) if seg.card_style else None
         transition = Transition(kind=seg.transition_in.kind, frames=seg.transition_in.frames) \
             if seg.transition_in else None
+        grade = () if spec.grade == "none" else seg.grade
+        method = "tint" if spec.grade == "tint" else "lut"
         out.append(PictureSegment(source=source, card=card, frames=seg.frames, transition_in=transition,
-                                  grade=seg.grade))
+                                  grade=grade, grade_method=method))
     return out
 
 

@@ -17,7 +17,7 @@ from filmc.events import EventSink
 from filmc.exports import Manifest, write_outputs
 from filmc.journal import Journal
 from filmc.model import Model
-from filmc.plan import PLAN_VERSION, Job, Plan
+from filmc.plan import PLAN_VERSION, Job, Plan, plan_problems
 from filmc.render import Executor, JobOutcome, clean_stale_parts
 
 EXIT_USAGE, EXIT_JOB, EXIT_BUDGET = 2, 3, 4
@@ -44,18 +44,32 @@ def load_plan(path: Path) -> Plan:
         raise UserError(f"{path} is a plan of version {found!r}; this filmc renders version {PLAN_VERSION}. "
                         "Re-run `filmc compile --json` to make a new one.", EXIT_USAGE)
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise UserError(f"{path} is not a valid plan ({where}: {first['msg']}); re-run `filmc compile --json`",
                         EXIT_USAGE) from None
+    problems = plan_problems(plan)
+    if problems:
+        raise UserError(f"{path} can't be rendered as it is: {problems[0]}"
+                        + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                        + ". Re-run `filmc compile --json` to make a new plan.", EXIT_USAGE)
+    if not Path(plan.project_dir).is_dir():
+        raise UserError(f"{path} was made for the project at {plan.project_dir}, which isn't here; compile the "
+                        "film again on this machine", EXIT_USAGE)
+    return plan
 
 
 def backends_for(plan: Plan, cache: Cache) -> dict[str, Any]:
     """Backend objects by the name the plan's jobs carry; `ffmpeg` is the assembler, run in-process."""
     by_layer = instantiate(plan.profile, Setup(project_dir=Path(plan.project_dir), cache_dir=cache.root))
-    return {b.name: b for b in by_layer.values()} | {ASSEMBLER.name: None}
+    backends = {b.name: b for b in by_layer.values()} | {ASSEMBLER.name: None}
+    unknown = sorted({j.backend for j in plan.jobs} - set(backends))
+    if unknown:
+        raise UserError(f"the plan names backend(s) {', '.join(unknown)} that its profile doesn't use; re-run "
+                        "`filmc compile --json`", EXIT_USAGE)
+    return backends
 
 
 def preflight(plan: Plan, todo: list[Job], backends: dict[str, Any], max_cost: Decimal | None) -> None:
@@ -80,6 +94,17 @@ def preflight(plan: Plan, todo: list[Job], backends: dict[str, Any], max_cost: D
 async def render(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir: Path | None = None, jobs: int = 4,
                  force: frozenset[str] = frozenset(), max_cost: Decimal | None = None,
                  backoff: float = 1.0) -> RenderSummary:
+    try:
+        return await _render(plan, out_dir=out_dir, events=events, cache_dir=cache_dir, jobs=jobs, force=force,
+                             max_cost=max_cost, backoff=backoff)
+    except (PermissionError, NotADirectoryError, FileNotFoundError, IsADirectoryError, OSError) as err:
+        where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        raise UserError(f"cannot write{where}: {err.strerror or err}. Check --out, --cache and the profile's "
+                        "cache_dir.", EXIT_USAGE) from None
+
+
+async def _render(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir: Path | None, jobs: int,
+                  force: frozenset[str], max_cost: Decimal | None, backoff: float) -> RenderSummary:
     from filmc.compile import cache_root
 
     project = Path(plan.project_dir)
@@ -87,6 +112,10 @@ async def render(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir: Pat
     backends = backends_for(plan, cache)
     journal = Journal(cache.root / "journal.jsonl")
     executor = Executor(plan, backends, cache, journal, events, jobs=jobs, force=force, backoff=backoff)
+    unmatched = [p for p in force if not any(j.id == p or Path(j.id).match(p) for j in plan.jobs)]
+    if unmatched:
+        raise UserError(f"--force {unmatched[0]} matches no job; job ids look like video:s01-sh01, voice:s01-l01, "
+                        "music:score, picture, mix, mux (see `filmc compile --json`)", EXIT_USAGE)
     todo = [j for j in plan.jobs if executor.hit(j) is None]
     preflight(plan, todo, backends, max_cost)
     clean_stale_parts(cache)

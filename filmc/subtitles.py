@@ -1,5 +1,10 @@
 """Subtitles from the narration's word timings: SRT and WebVTT cues that appear as the words are spoken.
 
+The text on screen is always the written line, every token in order with its punctuation: the voice's
+word list cannot be trusted for it, because espeak sends no event for some words (an unstressed "the",
+an em dash) and a subtitle that silently drops words misquotes the film. The voice only lends times:
+written tokens are aligned to its words, and a token it skipped is placed between its neighbours.
+
 A narration line longer than a cue can hold is split between words, so each cue starts at its first
 word and ends at its last. Cues hold at most two lines of 42 characters (the usual broadcast limit),
 split where a sentence or clause ends when that is not too early, with the two lines balanced.
@@ -7,7 +12,9 @@ split where a sentence or clause ends when that is not too early, with the two l
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
+from itertools import pairwise
 
 from filmc.model import Model
 
@@ -15,6 +22,7 @@ MAX_CHARS = 42
 MAX_LINES = 2
 _SENTENCE_END = (".", "!", "?", "…", ":", ";")
 _CLAUSE_END = (",", "\u2014", "\u2013")  # comma, em dash, en dash
+_CLOSERS = "\"'\u2019\u201d\u00bb)]"  # closing quotes and brackets that may follow a sentence's end
 _CHARS_PER_SECOND = 15.0  # a calm narration pace, for lines without word timings
 
 
@@ -32,7 +40,7 @@ class TimedLine(Model):
     start: float
     text: str
     words: tuple[TimedWord, ...]
-    duration: float | None = None   # only used when a voice gives no word timings
+    duration: float | None = None   # bounds times guessed for words the voice gave no timing for
 
 
 class SubtitleCue(Model):
@@ -43,27 +51,134 @@ class SubtitleCue(Model):
     text: str
 
 
+def _key(word: str) -> str:
+    """What a written token and the voice's word share: letters, digits and marks, casefolded.
+
+    Punctuation, quotes (straight, curly, guillemets) and dashes differ between the script and what a
+    voice reports, and NFKC folds the two ways of writing an accented letter into one.
+    """
+    folded = unicodedata.normalize("NFKC", word).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
+
+
+def _anchors(written: Sequence[str], spoken: Sequence[str]) -> list[tuple[int, int]]:
+    """The longest in-order matching of written to spoken keys, as (written index, spoken index).
+
+    A longest common subsequence rather than a greedy scan, so one skipped or extra word cannot pull
+    every later word out of step; tokens with an empty key (a lone dash) never anchor anything.
+    """
+    n, m = len(written), len(spoken)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if written[i] and written[i] == spoken[j]:
+                table[i][j] = table[i + 1][j + 1] + 1
+            else:
+                table[i][j] = max(table[i + 1][j], table[i][j + 1])
+    anchors: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        if written[i] and written[i] == spoken[j] and table[i][j] == table[i + 1][j + 1] + 1:
+            anchors.append((i, j))
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return anchors
+
+
+def _pairs(written: Sequence[str], spoken: Sequence[str]) -> dict[int, int]:
+    """Written index -> spoken index: the anchors, plus word-for-word pairs inside equal-sized gaps.
+
+    Between two anchors, as many written tokens as spoken words are the same words spelled differently
+    (a digit string, a symbol read aloud), so they keep the voice's times instead of being guessed.
+    """
+    anchors = _anchors(written, spoken)
+    pairs = dict(anchors)
+    for (i0, j0), (i1, j1) in pairwise([(-1, -1), *anchors, (len(written), len(spoken))]):
+        if i1 - i0 == j1 - j0 > 1:
+            pairs.update((i0 + k, j0 + k) for k in range(1, i1 - i0))
+    return pairs
+
+
 def _tokens(line: TimedLine) -> list[TimedWord]:
-    """The line's words with the written text's punctuation when the two agree word for word."""
+    """Every written token, in order, timed by the voice's word it aligns to or placed between them."""
     written = line.text.split()
-    if not line.words:
+    spoken = [w for w in line.words if w.word.strip()]
+    if not spoken:
         return _estimated(written, line.duration)
-    if len(written) == len(line.words):
-        return [w.model_copy(update={"word": text}) for w, text in zip(line.words, written, strict=True)]
-    return [w for w in line.words if w.word.strip()]
+    pairs = _pairs([_key(t) for t in written], [_key(w.word) for w in spoken])
+    if not pairs:  # nothing in common: the voice's words still say when the line is spoken
+        return _spread(written, min(w.start for w in spoken), max(w.end for w in spoken))
+    timed = [spoken[pairs[i]].model_copy(update={"word": t}) if i in pairs else None
+             for i, t in enumerate(written)]
+    words: list[TimedWord] = []
+    i = 0
+    while i < len(written):
+        known = timed[i]
+        if known is not None:
+            words.append(known)
+            i += 1
+            continue
+        stop = i
+        while stop < len(written) and timed[stop] is None:
+            stop += 1
+        run = written[i:stop]
+        words += _spread(run, *_gap(words[-1] if words else None, timed[stop] if stop < len(timed) else None,
+                                    run, line.duration))
+        i = stop
+    return words
+
+
+def _gap(before: TimedWord | None, after: TimedWord | None, run: Sequence[str],
+         duration: float | None) -> tuple[float, float]:
+    """Where unaligned tokens go: in the silence between their timed neighbours, never over them.
+
+    With no silence there (the skipped word was slurred into a neighbour) they take no time at the
+    next word's start; at a line's edges they take reading-pace time just outside the timed words.
+    """
+    pace = _seconds(run, None)
+    if before is not None and after is not None:
+        start = max(before.start, min(before.end, after.start))
+        return start, max(start, after.start)
+    if after is not None:
+        return max(0.0, after.start - pace), after.start
+    assert before is not None  # _tokens only asks about runs next to at least one timed word
+    stop = before.end + pace
+    if duration is not None:
+        stop = min(stop, max(duration, before.end))
+    return before.end, stop
+
+
+def _seconds(written: Sequence[str], duration: float | None) -> float:
+    """The line's length when known, else how long the words take to read at a calm pace."""
+    if duration is not None and duration > 0:
+        return duration
+    return sum(len(word) + 1 for word in written) / _CHARS_PER_SECOND
 
 
 def _estimated(written: list[str], duration: float | None) -> list[TimedWord]:
     """No word timings from the voice: spread words by length over the line, or at reading pace."""
+    return _spread(written, 0.0, _seconds(written, duration))
+
+
+def _spread(written: Sequence[str], start: float, stop: float) -> list[TimedWord]:
+    """Words share start..stop by length, as a reader's eye (and a speaker's mouth) roughly does."""
     chars = [len(word) + 1 for word in written]
-    seconds = duration if duration is not None and duration > 0 else sum(chars) / _CHARS_PER_SECOND
+    total, span = sum(chars), max(0.0, stop - start)
     words: list[TimedWord] = []
     elapsed = 0
     for word, size in zip(written, chars, strict=True):
-        start = seconds * elapsed / sum(chars)
+        first = start + span * elapsed / total
         elapsed += size
-        words.append(TimedWord(word=word, start=start, end=seconds * elapsed / sum(chars)))
+        words.append(TimedWord(word=word, start=first, end=start + span * elapsed / total))
     return words
+
+
+def _ends(text: str, endings: tuple[str, ...]) -> bool:
+    """Whether text ends a sentence or clause, looking past closing quotes: `fine.”` ends one too."""
+    return text.rstrip(_CLOSERS).endswith(endings)
 
 
 def _layout(words: Sequence[str]) -> list[str] | None:
@@ -84,7 +199,7 @@ def _layout(words: Sequence[str]) -> list[str] | None:
 def _split_cost(top: str, bottom: str) -> float:
     """Prefer balanced lines, a break after punctuation, and a top line no longer than the bottom."""
     cost = float(abs(len(top) - len(bottom)))
-    if top.endswith(_SENTENCE_END + _CLAUSE_END):
+    if _ends(top, _SENTENCE_END + _CLAUSE_END):
         cost -= 8
     return cost + (2 if len(top) > len(bottom) else 0)
 
@@ -111,19 +226,25 @@ def _break_point(words: list[TimedWord]) -> int:
     for endings in (_SENTENCE_END, _CLAUSE_END):
         for cut in range(len(words) - 1, 0, -1):
             head = len(" ".join(w.word for w in words[:cut]))
-            if words[cut - 1].word.endswith(endings) and head * 3 >= total:
+            if _ends(words[cut - 1].word, endings) and head * 3 >= total:
                 return cut
     return len(words)
 
 
-def cues_from_lines(lines: Sequence[TimedLine]) -> tuple[SubtitleCue, ...]:
-    """Cues in time order; a cue never runs into the next one, even when two lines overlap."""
+def cues_from_lines(lines: Sequence[TimedLine], *, end: float | None = None) -> tuple[SubtitleCue, ...]:
+    """Cues in time order; a cue never runs into the next one, even when two lines overlap.
+
+    `end` is the film's end: narration past it is never seen, so its cues are dropped, and a cue
+    that starts in time is cut there rather than promise words the film does not show.
+    """
     cues: list[SubtitleCue] = []
     for line in lines:
         for group in _groups(_tokens(line)):
             text = "\n".join(_layout([w.word for w in group]) or [" ".join(w.word for w in group)])
-            start, end = line.start + group[0].start, line.start + max(w.end for w in group)
-            cues.append(SubtitleCue(start=start, end=max(end, start), text=text))
+            start, stop = line.start + group[0].start, line.start + max(w.end for w in group)
+            cues.append(SubtitleCue(start=start, end=max(stop, start), text=text))
+    if end is not None:
+        cues = [c.model_copy(update={"end": min(c.end, end)}) for c in cues if c.start < end]
     cues.sort(key=lambda c: c.start)
     for index in range(len(cues) - 1):
         if cues[index + 1].start < cues[index].end:

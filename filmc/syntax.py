@@ -14,7 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.tree import Meta
 
 from filmc import ir
-from filmc.diagnostics import Diagnostics, FilmError, Related
+from filmc.diagnostics import Diagnostic, Diagnostics, FilmError, Related
 from filmc.model import Span
 from filmc.perf import gc_paused
 from filmc.timecode import parse_fps, parse_time
@@ -37,6 +37,15 @@ def parser() -> Lark:
 
 def parse(text: str, path: str) -> ir.Film:
     """The syntax stage: raises FilmError with diagnostics; lowering problems are collected too."""
+    film, problems = parse_collecting(text, path)
+    if any(d.severity == "error" for d in problems):
+        raise FilmError(problems)
+    return film
+
+
+def parse_collecting(text: str, path: str) -> tuple[ir.Film, tuple[Diagnostic, ...]]:
+    """Raises only for a syntax error; lowering problems (a bad timecode, an unknown [direction]) come back
+    beside a usable film, so the checker can report its own problems in the same run."""
     with gc_paused():
         try:
             tree = parser().parse(text)
@@ -49,9 +58,8 @@ def parse(text: str, path: str) -> ir.Film:
             if isinstance(err.orig_exc, FilmError):
                 raise err.orig_exc from None
             raise
-    lower.diags.raise_if_errors()
     assert isinstance(film, ir.Film)
-    return film
+    return film, lower.diags.sorted()
 
 
 # ---------------------------------------------------------------- syntax errors in words
@@ -197,7 +205,7 @@ class Lower(Transformer[Token, Any]):
             seconds = parse_time(str(t))
         except ValueError as err:
             self.diags.error("F0006", str(err), self._tok_span(t), hint="seconds in m:ss run from 00 to 59")
-            seconds = parse_time("0s")
+            seconds = parse_time("1s")  # a placeholder, so the checker reports its own problems, not cascades
         return ir.Time(seconds=seconds, text=str(t), span=self._tok_span(t))
 
     def _number(self, t: Token) -> ir.Number:

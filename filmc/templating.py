@@ -40,6 +40,10 @@ class Templates:
             at = f"{where}:{line}" if line else where
             raise UserError(f"template {at}: {err.message or err}. Templates in {PROJECT_TEMPLATES}/ override "
                             "filmc's own file by file; see docs/templates.md.", 1) from None
+        except UnicodeDecodeError:
+            raise UserError(f"template {name} is not UTF-8 text; save it as UTF-8", 1) from None
+        except Exception as err:  # 1/0, a type error, runaway recursion: a template bug, not filmc's
+            raise UserError(f"template {name} failed while rendering: {type(err).__name__}: {err}", 1) from None
         return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
 
     def source_of(self, name: str) -> str:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def all_text_under(root: Path) -> str:
 
 def test_claude_writes_every_prompt_once(fake: FakeAnthropic, tmp_path: Path) -> None:
     film = project(tmp_path)
-    plan, _ = asyncio.run(compile_film(film, "final", cache_dir=tmp_path / "cache"))
+    plan, _ = asyncio.run(compile_film(film, "final", cache_dir=tmp_path / "cache", max_cost=Decimal(1)))
     assert len(fake.requests) == 3  # three shots
     body = fake.requests[0].body
     assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
@@ -60,7 +61,7 @@ def test_claude_writes_every_prompt_once(fake: FakeAnthropic, tmp_path: Path) ->
     assert isinstance(video.spec, VideoSpec) and video.spec.request.prompt.startswith("Cinematic prompt for Shot s02")
     assert plan.expansion.calls == 3 and plan.expansion.usd > 0
 
-    again, _ = asyncio.run(compile_film(film, "final", cache_dir=tmp_path / "cache"))
+    again, _ = asyncio.run(compile_film(film, "final", cache_dir=tmp_path / "cache", max_cost=Decimal(1)))
     assert len(fake.requests) == 3  # a second compile sends nothing
     assert [j.key for j in again.jobs] == [j.key for j in plan.jobs]
 
@@ -71,7 +72,8 @@ def test_claude_writes_every_prompt_once(fake: FakeAnthropic, tmp_path: Path) ->
 def test_cli_compile_final_shows_claude_and_leaks_no_key(fake: FakeAnthropic, tmp_path: Path) -> None:
     film = project(tmp_path)
     env = {**os.environ, "FILMC_CACHE": str(tmp_path / "cache"), "COLUMNS": "160"}
-    shown = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", str(film)],
+    shown = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--max-cost", "1",
+                            str(film)],
                            capture_output=True, text=True, env=env, check=False)
     assert shown.returncode == 0, shown.stderr
     assert "Expansion: claude claude-sonnet-5-5, 3 call(s)" in shown.stdout
@@ -96,6 +98,19 @@ def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
 def test_max_cost_refuses_with_exit_four(fake: FakeAnthropic, tmp_path: Path) -> None:
     env = {**os.environ, "FILMC_CACHE": str(tmp_path / "cache")}
     result = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--max-cost",
-                             "0.01", str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
-    assert result.returncode == 4
-    assert "over --max-cost $0.01" in result.stderr
+                             "0.5", str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 4  # the prompts fit in $0.50; the video, voice and music jobs don't
+    assert "over --max-cost $0.50" in result.stderr
+    assert len(fake.requests) == 3
+
+
+def test_claude_is_not_called_without_a_budget(fake: FakeAnthropic, tmp_path: Path) -> None:
+    from filmc.errors import UserError
+
+    with pytest.raises(UserError) as no_budget:
+        asyncio.run(compile_film(project(tmp_path), "final", cache_dir=tmp_path / "cache"))
+    assert no_budget.value.exit_code == 4 and "--max-cost" in str(no_budget.value)
+    with pytest.raises(UserError) as too_small:
+        asyncio.run(compile_film(project(tmp_path), "final", cache_dir=tmp_path / "cache", max_cost=Decimal("0.001")))
+    assert too_small.value.exit_code == 4
+    assert fake.requests == []  # refused before a single call

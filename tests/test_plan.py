@@ -188,9 +188,13 @@ def test_cached_status_follows_the_cache(tmp_path: Path) -> None:
     from filmc.cache import Cache
 
     job = plan.job("voice:s01-l01")
-    path = Cache(tmp_path / "cache").path("voice", job.key)
+    cache = Cache(tmp_path / "cache")
+    path = cache.path("voice", job.key)
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"RIFF")
+    path.write_bytes(b"RIFF....")
+    cache.sidecar("voice", job.key).write_text(json.dumps({"size": 8}), "utf-8")
     again = compile_at(FILMS / "hello.film", tmp_path)
     assert [j.id for j in again.jobs if j.cached] == ["voice:s01-l01"]
+    path.write_bytes(b"RIFF")  # truncated since it was verified: not a usable cache entry
+    assert not any(j.cached for j in compile_at(FILMS / "hello.film", tmp_path).jobs)
     shutil.rmtree(tmp_path / "cache")

@@ -261,5 +261,5 @@ def test_ctrl_c_mid_render_then_rerun_completes(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     remade = [ln for ln in again.stderr.splitlines() if ln.strip().startswith("made")]
     assert 0 < len(remade) < 10  # what was finished before Ctrl-C stayed cached
-    assert count_frames(tmp_path / "out" / "hello.mp4") == 192
+    assert count_frames(tmp_path / "out" / "hello" / "hello.mp4") == 192
     shutil.rmtree(cache)

@@ -95,3 +95,84 @@ def test_empty_input() -> None:
     assert cues_from_lines([TimedLine(start=0.0, text="", words=())]) == ()
     assert to_srt(()) == ""
     assert to_vtt(()) == "WEBVTT\n"
+
+
+# ---------------------------------------------------------------- the written text, whatever the voice reports
+
+FILM_LINE = "It would not fit in the time that remains in the film at all."
+
+
+def _without(line: TimedLine, *skipped: str) -> TimedLine:
+    """The line as espeak reports it: no WORD event for some written tokens (an unstressed "the", a dash)."""
+    return line.model_copy(update={"words": tuple(w for w in line.words if w.word not in skipped)})
+
+
+def _shown(cues: tuple[SubtitleCue, ...]) -> str:
+    return " ".join(c.text.replace("\n", " ") for c in cues)
+
+
+def test_words_the_voice_skipped_are_still_shown_in_order() -> None:
+    line = _without(_timed(FILM_LINE, 0.0), "the")
+    assert [w.word for w in line.words].count("the") == 0  # the voice really did skip both
+    assert _shown(cues_from_lines([line])) == FILM_LINE
+
+
+def test_dashes_and_curly_quotes_survive() -> None:
+    text = "“Wait” — she said, «non ora», and ‘the’ door closed — slowly…"
+    spoken = _timed(text.replace("—", "").replace("“", "").replace("”", ""), 1.0)
+    bare = tuple(w.model_copy(update={"word": w.word.strip("«»‘’…")}) for w in spoken.words)
+    cues = cues_from_lines([TimedLine(start=1.0, text=text, words=bare)])
+    assert _shown(cues) == text
+    assert cues[0].start == pytest.approx(1.0 + bare[0].start, abs=1e-3)
+
+
+def test_matched_words_keep_the_voices_timings() -> None:
+    text = ("In the year 2847 the last of the humans had gone, and no one remembered the sound "
+            "of a voice singing in the endless night.")
+    line = _without(_timed(text, 3.0), "the")
+    cues = cues_from_lines([line])
+    assert len(cues) >= 2  # a cue boundary inside the line, where spreading would show
+    spoken = iter(line.words)
+    for cue in cues:
+        first = cue.text.split()[0]
+        voiced = [w for w in cue.text.split() if w != "the"]
+        timed = [next(spoken) for _ in voiced]
+        assert [w.word for w in timed] == [w.strip(".,") for w in voiced]
+        if first != "the":
+            assert cue.start == pytest.approx(3.0 + timed[0].start, abs=1e-3)
+        assert cue.end == pytest.approx(3.0 + timed[-1].end, abs=1e-3)
+
+
+def test_a_skipped_word_is_timed_between_its_neighbours() -> None:
+    text = ("One two three four five six seven eight. The nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen")
+    line = _without(_timed(text, 2.0), "The")
+    eight, nine = (next(w for w in line.words if w.word == name) for name in ("eight", "nine"))
+    cues = cues_from_lines([line])
+    assert cues[1].text.startswith("The nine")
+    assert 2.0 + eight.end <= cues[1].start < 2.0 + nine.start
+    assert cues[0].end == pytest.approx(2.0 + eight.end, abs=1e-3)
+
+
+def test_a_skipped_word_with_no_silence_around_it_sits_at_the_next_word() -> None:
+    words = (TimedWord(word="in", start=0.0, end=0.4), TimedWord(word="time", start=0.4, end=0.9))
+    cues = cues_from_lines([TimedLine(start=1.0, text="in the time", words=words)])
+    assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 1.9, "in the time")]
+
+
+def test_a_sentence_ends_before_a_closing_quote() -> None:
+    text = ("“One two three four five six seven eight.” Nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen seventeen eighteen nineteen twenty")
+    cues = cues_from_lines([_timed(text, 0.0)])
+    assert cues[0].text.replace("\n", " ").endswith("eight.”")
+    assert _shown(cues) == text
+
+
+def test_cues_past_the_films_end_are_dropped_and_the_rest_clamped() -> None:
+    lines = [_timed("First line here.", 0.0), _timed("Second line that runs on.", 6.5),
+             _timed("Third line.", 7.0), _timed("Fourth line.", 9.0)]
+    cues = cues_from_lines(lines, end=7.0)
+    assert [c.text for c in cues] == ["First line here.", "Second line that runs on."]
+    assert cues[0].end == pytest.approx(lines[0].start + lines[0].words[-1].end)
+    assert cues[1].end == 7.0
+    assert len(cues_from_lines(lines)) == 4

@@ -263,18 +263,21 @@ def _drawtext(block: TextBlock, textfile: Path, fontfile: Path) -> str:
     )
 
 
-def _encode_args(clip: AnimaticClip, threads: int) -> list[str]:
+def _encode_args(clip: AnimaticClip, threads: int, preset: str) -> list[str]:
     """x264 with pinned bt709 tags, so the assembler can join clips without a colour surprise."""
     gop = max(1, round(2 * clip.fps_num / clip.fps_den))  # a keyframe every ~2 s: seekable, still small
     counts = ["-frames:v", str(clip.frames), "-g", str(gop), "-threads", str(threads)]
-    return [*counts, *_X264, *_BT709, "-an", "-movflags", "+faststart", "-f", "mp4"]
+    x264 = [*_X264[:3], preset, *_X264[4:]]
+    return [*counts, *x264, *_BT709, "-an", "-movflags", "+faststart", "-f", "mp4"]
 
 
-def render_animatic(clip: AnimaticClip, out: Path, *, workdir: Path, threads: int = 2) -> None:
+def render_animatic(clip: AnimaticClip, out: Path, *, workdir: Path, threads: int = 2,
+                    preset: str = "veryfast") -> None:
     """Render `clip` to an H.264 MP4 at `out` with exactly `clip.frames` frames; raises MediaError.
 
     `workdir` holds the text files for the length of the run; `threads` bounds ffmpeg's filter and
-    encoder threads, since the executor runs several clips at once.
+    encoder threads, since the executor runs several clips at once. `preset` is x264's: an
+    intermediate that the assembler re-encodes anyway can be `ultrafast`.
     """
     camera = _camera(clip)  # an unknown move fails here, before any file is written
     fonts = files("font_source_sans_pro") / "files"
@@ -290,5 +293,5 @@ def render_animatic(clip: AnimaticClip, out: Path, *, workdir: Path, threads: in
             textfile.write_text(block.text, encoding="utf-8")
             chain.append(_drawtext(block, textfile, semibold if block.semibold else regular))
         graph = ",".join([*chain, "setsar=1"])
-        encode = _encode_args(clip, threads)
+        encode = _encode_args(clip, threads, preset)
         run_ffmpeg(["-filter_threads", str(threads), "-filter_complex", graph, *encode, str(out)])

@@ -10,7 +10,10 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from filmc.backend import BackendConfig, Capabilities, Price, Setup
+from filmc.errors import UserError
 from filmc.expand import FilmContext, ShotContext, ShotPrompt, Usage
 from filmc.keys import content_key
 from filmc.model import Model
@@ -54,7 +57,13 @@ class TemplateExpander:
             values = {"film": film, "shot": ctx.shot, "entities": ctx.entities, "palette": ctx.palette,
                       "camera": ctx.camera, "previous": ctx.previous, "next": ctx.next}
             prompt = templates.render("shot.prompt.j2", **values)
-            out.append(ShotPrompt(prompt=prompt, negative=templates.render("shot.negative.j2", **values)))
+            try:
+                out.append(ShotPrompt(prompt=prompt, negative=templates.render("shot.negative.j2", **values)))
+            except ValidationError as err:
+                problem = err.errors()[0]
+                raise UserError(f"shot {ctx.shot.id}: the prompt templates made an unusable prompt "
+                                f"({'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}); check "
+                                "templates/shot.prompt.j2 and shot.negative.j2", 1) from None
         return out, Usage()
 
 
@@ -97,8 +106,6 @@ class ClaudeShotExpander:
 
     async def expand_shots(self, film: FilmContext, shots: Sequence[ShotContext],
                            templates: Templates) -> tuple[list[ShotPrompt], Usage]:
-        from filmc.errors import UserError
-
         requests = [self.request(film, s, templates) for s in shots]
         try:
             answers, used = await self.client.expand_all(requests, ShotPrompt)

@@ -31,18 +31,27 @@ class AnimaticBackend:
     """A procedural previz clip per shot: palette in motion, the camera move, the shot's words on screen."""
 
     name = "animatic"
-    version = "1"
+    version = "2"  # 2: drawn at `scale` of the frame, encoded ultrafast (the picture job re-encodes it)
     capabilities = Capabilities(layer="video", draws_text=True)
 
     def __init__(self, config: BackendConfig, setup: Setup) -> None:
         self.threads = int(config.options.get("threads", 1))
+        # Previz drawn at half size costs a quarter; the assembler scales it to the frame.
+        self.scale = float(config.options.get("scale", 0.5))
+        self.preset = str(config.options.get("preset", "ultrafast"))
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        even = [max(2, round(v * self.scale / 2) * 2) for v in (width, height)]
+        return even[0], even[1]
 
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
-        clip = AnimaticClip(width=request.width, height=request.height, fps_num=request.fps_num,
+        width, height = self.size(request.width, request.height)
+        clip = AnimaticClip(width=width, height=height, fps_num=request.fps_num,
                             fps_den=request.fps_den, frames=request.frames, colors=request.colors or ("#303030",),
                             camera=request.camera, heading=request.heading, caption=request.caption,
                             label=request.label)
-        await asyncio.to_thread(render_animatic, clip, out, workdir=ctx.workdir, threads=self.threads)
+        await asyncio.to_thread(render_animatic, clip, out, workdir=ctx.workdir, threads=self.threads,
+                                preset=self.preset)
 
 
 # Tone words (Italian and English) that move the scratch voice's pitch.
@@ -134,10 +143,22 @@ class FileBackend:
                      ctx: RenderContext) -> VoiceResult | None:
         import shutil
 
-        from filmc.media import probe
+        from filmc.cache import file_digest
+        from filmc.media import MediaError, probe
 
         src = self.source(request.source_file)
+        if await asyncio.to_thread(file_digest, src) != request.source_digest:
+            raise BackendError(f"{request.source_file} changed since the plan was made; re-run `filmc compile` "
+                               "(the plan's key names the old content)")
+        try:
+            info = await asyncio.to_thread(probe, src)
+        except MediaError as err:
+            raise BackendError(f"{request.source_file} is not playable media: {err}") from None
+        wanted_video = isinstance(request, VideoRequest)
+        if (info.video is None) if wanted_video else (info.audio is None):
+            kind = "video" if wanted_video else "audio"
+            raise BackendError(f"{request.source_file} has no {kind} stream")
         await asyncio.to_thread(shutil.copyfile, src, out)
         if isinstance(request, VoiceRequest):
-            return VoiceResult(duration=probe(out).duration)
+            return VoiceResult(duration=info.duration)
         return None
