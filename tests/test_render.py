@@ -263,3 +263,54 @@ def test_ctrl_c_mid_render_then_rerun_completes(tmp_path: Path) -> None:
     assert 0 < len(remade) < 10  # what was finished before Ctrl-C stayed cached
     assert count_frames(tmp_path / "out" / "hello" / "hello.mp4") == 192
     shutil.rmtree(cache)
+
+
+def test_an_edited_plan_is_refused(tmp_path: Path) -> None:
+    new_project(tmp_path)
+    import json
+
+    plan = json.loads(cli("compile", "--json", "hello.film", cwd=tmp_path).stdout)
+    plan["jobs"][0]["spec"]["request"]["prompt"] = "Something else entirely, filed under the old key"
+    (tmp_path / "edited.json").write_text(json.dumps(plan), "utf-8")
+    result = cli("render", "edited.json", cwd=tmp_path)
+    assert result.returncode == 2 and "key does not match" in result.stderr
+    assert not (tmp_path / ".filmc").exists()  # refused before anything was made
+
+
+def test_a_user_clip_changed_after_the_plan_is_refused(tmp_path: Path) -> None:
+    from filmc.media import run_ffmpeg
+
+    clip = tmp_path / "c.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=160x90:r=24:d=1", "-c:v", "libx264", str(clip)])
+    new_project(tmp_path, edit=('      camera orbit\n', '      camera orbit\n      clip "c.mp4"\n'))
+    (tmp_path / "plan.json").write_text(cli("compile", "--json", "hello.film", cwd=tmp_path).stdout, "utf-8")
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=blue:s=160x90:r=24:d=1", "-c:v", "libx264", str(clip)])
+    result = cli("render", "plan.json", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "c.mp4 changed since the plan was made" in result.stdout + result.stderr
+
+
+def test_a_silent_film_renders_and_rerenders(tmp_path: Path) -> None:
+    (tmp_path / "s.film").write_text('film "Silence" {\n  language en\n  frame 160x90 @ 24\n'
+                                     '  scene "S" {\n    shot 1s "nothing to hear"\n  }\n}\n', "utf-8")
+    for _ in range(2):
+        result = cli("render", "s.film", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert count_frames(tmp_path / "out" / "silence" / "silence.mp4") == 24
+
+
+def test_two_films_in_one_folder_keep_their_own_outputs(tmp_path: Path) -> None:
+    new_project(tmp_path)
+    (tmp_path / "other.film").write_text('film "Other" {\n  language en\n  frame 160x90 @ 25\n'
+                                         '  scene "S" {\n    shot 1s "x"\n  }\n}\n', "utf-8")
+    assert cli("render", "hello.film", cwd=tmp_path).returncode == 0
+    assert cli("render", "other.film", cwd=tmp_path).returncode == 0
+    assert count_frames(tmp_path / "out" / "hello" / "hello.mp4") == 192
+    assert (tmp_path / "out" / "hello" / "manifest.json").is_file()
+    assert (tmp_path / "out" / "other" / "manifest.json").is_file()
+
+
+def test_force_that_matches_nothing_is_a_usage_error(tmp_path: Path) -> None:
+    new_project(tmp_path)
+    result = cli("render", "hello.film", "--force", "videos:*", cwd=tmp_path)
+    assert result.returncode == 2 and "matches no job" in result.stderr
