@@ -93,9 +93,9 @@ def filmc(*args: str, cwd: Path | None = None) -> Run:
     return timed([sys.executable, "-c", WRAPPER, *args], cwd=cwd)
 
 
-def render(film: Path) -> Render:
-    """`filmc render --json FILM` with the cache beside the film."""
-    run = filmc("render", "--json", str(film), cwd=film.parent)
+def render(film: Path, *options: str) -> Render:
+    """`filmc render --json --out out FILM` with the cache beside the film (.filmc/cache)."""
+    run = filmc("render", "--json", "--out", "out", *options, str(film), cwd=film.parent)
     events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     manifest = json.loads((film.parent / "out" / "manifest.json").read_text("utf-8"))
     result = Render(run=run, events=events, manifest=manifest,
@@ -256,12 +256,7 @@ def run_moviepy(manifest: dict[str, Any], work: Path) -> Run:
 
 def assembly_only(film: Path) -> Render:
     """filmc re-assembling from the same cached clips, voices and music: picture, mix and mux forced."""
-    run = filmc("render", "--json", "--force", "picture", "--force", "mix", "--force", "mux", str(film),
-                cwd=film.parent)
-    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    manifest = json.loads((film.parent / "out" / "manifest.json").read_text("utf-8"))
-    return Render(run=run, events=events, manifest=manifest,
-                  made=[e["job"] for e in events if e.get("kind") == "made"])
+    return render(film, "--force", "picture", "--force", "mix", "--force", "mux")
 
 
 # --- 4, 5. edits -------------------------------------------------------------------------------------------------

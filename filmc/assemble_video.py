@@ -9,7 +9,7 @@ exactly the sum of the slots; decoded frames never leave ffmpeg.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -106,15 +106,6 @@ def _finish(fmt: Format) -> str:
             "format=yuv420p,setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
 
 
-Graph = tuple[list[str], str]   # input args, and a filter_complex ending in [v]
-
-
-def _clip_graph(source: Path, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> Graph:
-    """Input args and filter chain for a clip: fps, hold the last frame if short, trim, fit, grade."""
-    inputs, chain = _clip_chain(source, seg, fmt, total, workdir)
-    return inputs, f"[0:v:0]{chain}[v]"
-
-
 def _clip_chain(source: Path, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
     chain = ["setpts=PTS-STARTPTS", f"fps={fmt.rate}", "tpad=stop=-1:stop_mode=clone",
              f"trim=end_frame={total}",
@@ -126,12 +117,6 @@ def _clip_chain(source: Path, seg: PictureSegment, fmt: Format, total: int, work
         lut = write_lut(seg.grade, workdir)
         chain += ["format=gbrp", f"lut3d=file={escape_filter_path(lut)}:interp=tetrahedral"]
     return ["-threads", "1", "-i", str(source)], ",".join([*chain, _finish(fmt)])
-
-
-def _card_graph(card: Card, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> Graph:
-    """Input args and filter chain for a card: a dark field in the palette with centred, fading text."""
-    inputs, chain = _card_chain(card, seg, fmt, total, workdir)
-    return inputs, f"[0:v]{chain}[v]"
 
 
 def _card_chain(card: Card, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
@@ -149,15 +134,19 @@ def conform_segment(
     total = seg.frames + handle_frames
     if seg.frames <= 0 or handle_frames < 0:
         raise ValueError(f"a segment needs frames > 0 and handle >= 0, got {seg.frames}, {handle_frames}")
-    if seg.card is not None:
-        inputs, graph = _card_graph(seg.card, seg, fmt, total, workdir)
-    elif seg.source is not None:
-        inputs, graph = _clip_graph(seg.source, seg, fmt, total, workdir)
-    else:
-        raise ValueError("a picture segment needs a source clip or a card")
+    inputs, chain = _segment_chain(seg, fmt, total, workdir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]", "-frames:v", str(total),
+    run_ffmpeg([*inputs, "-filter_complex", f"[0:v:0]{chain}[v]", "-map", "[v]", "-frames:v", str(total),
                 *x264_args(fmt), str(out)])
+
+
+def _segment_chain(seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
+    """Input args and filter chain that make one segment `total` frames long in the film's format."""
+    if seg.card is not None:
+        return _card_chain(seg.card, seg, fmt, total, workdir)
+    if seg.source is not None:
+        return _clip_chain(seg.source, seg, fmt, total, workdir)
+    raise ValueError("a picture segment needs a source clip or a card")
 
 
 def check_timeline(segments: Sequence[PictureSegment]) -> None:
@@ -253,16 +242,22 @@ def join_picture(
     segments = [seg for _, seg in conformed]
     if not segments:
         raise ValueError("join_picture needs at least one segment")
+    _in_chunks(segments, out, max_inputs, lambda chunk, part: _join_once([conformed[i] for i in chunk], fmt, part))
+
+
+def _in_chunks(segments: Sequence[PictureSegment], out: Path, max_inputs: int,
+               one_pass: Callable[[range, Path], None]) -> None:
+    """One pass for a short film; for a long one a pass per chunk (split at cuts), stream-copied together."""
     check_timeline(segments)
     out.parent.mkdir(parents=True, exist_ok=True)
     chunks = _chunks(segments, max(1, max_inputs))
     if len(chunks) == 1:
-        _join_once(conformed, fmt, out)
+        one_pass(chunks[0], out)
         return
-    with tempfile.TemporaryDirectory(prefix=".join-", dir=out.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".picture-", dir=out.parent) as tmp:
         listing = Path(tmp) / "parts.txt"
         for number, chunk in enumerate(chunks):
-            _join_once([conformed[i] for i in chunk], fmt, Path(tmp) / f"part{number}.mp4")
+            one_pass(chunk, Path(tmp) / f"part{number}.mp4")
         listing.write_text("".join(f"file part{n}.mp4\n" for n in range(len(chunks))), "utf-8")
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-c", "copy",
                     "-movflags", "+faststart", str(out)])
@@ -274,13 +269,7 @@ def _render_once(segments: Sequence[PictureSegment], fmt: Format, out: Path, wor
     inputs: list[str] = []
     chains: list[str] = []
     for seg, handle in zip(segments, hands, strict=True):
-        total = seg.frames + handle
-        if seg.card is not None:
-            args, chain = _card_chain(seg.card, seg, fmt, total, workdir)
-        elif seg.source is not None:
-            args, chain = _clip_chain(seg.source, seg, fmt, total, workdir)
-        else:
-            raise ValueError("a picture segment needs a source clip or a card")
+        args, chain = _segment_chain(seg, fmt, seg.frames + handle, workdir)
         inputs += args
         chains.append(chain)
     frames = sum(seg.frames for seg in segments)
@@ -298,17 +287,6 @@ def render_picture(segments: Sequence[PictureSegment], fmt: Format, out: Path, *
     """
     if not segments:
         raise ValueError("render_picture needs at least one segment")
-    check_timeline(segments)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    chunks = _chunks(segments, max(1, max_inputs))
-    if len(chunks) == 1:
-        _render_once(segments, fmt, out, workdir)
-        return
-    with tempfile.TemporaryDirectory(prefix=".picture-", dir=out.parent) as tmp:
-        listing = Path(tmp) / "parts.txt"
-        for number, chunk in enumerate(chunks):
-            # a chunk starts at a cut, so its last clip needs no handle and its first no opening blend
-            _render_once([segments[i] for i in chunk], fmt, Path(tmp) / f"part{number}.mp4", workdir)
-        listing.write_text("".join(f"file part{n}.mp4\n" for n in range(len(chunks))), "utf-8")
-        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-c", "copy",
-                    "-movflags", "+faststart", str(out)])
+    # a chunk starts at a cut, so its last clip needs no handle and its first no opening blend
+    _in_chunks(segments, out, max_inputs,
+               lambda chunk, part: _render_once([segments[i] for i in chunk], fmt, part, workdir))

@@ -24,7 +24,7 @@ from filmc.backend import BackendError, RenderContext, VoiceResult
 from filmc.cache import Cache, write_text_atomic
 from filmc.events import EventSink, RenderEvent
 from filmc.journal import Journal
-from filmc.media import MediaError, probe, terminate_running, verify_media
+from filmc.media import MediaError, count_frames, probe, terminate_running, verify_media
 from filmc.model import Model
 from filmc.plan import Job, MixSpec, MusicSpec, PictureSpec, Plan, VideoSpec, VoiceSpec
 
@@ -75,11 +75,12 @@ class Executor:
         self.project = Path(plan.project_dir)
 
     def layer_gate(self, job: Job) -> asyncio.Semaphore:
-        """Per-backend concurrency from the profile; ffmpeg assembly steps run one at a time."""
-        if job.layer not in self.layer_gates:
+        """Per-backend concurrency from the profile; the picture and the sound are assembled side by side."""
+        name = f"assemble:{job.spec.kind}" if job.layer == "assemble" else job.layer
+        if name not in self.layer_gates:
             limit = 1 if job.layer == "assemble" else self.plan.profile.layer(job.layer).concurrency
-            self.layer_gates[job.layer] = asyncio.Semaphore(max(1, limit))
-        return self.layer_gates[job.layer]
+            self.layer_gates[name] = asyncio.Semaphore(max(1, limit))
+        return self.layer_gates[name]
 
     async def run(self) -> dict[str, JobOutcome]:
         for job in self.plan.jobs:
@@ -227,13 +228,23 @@ class Executor:
             expected = None if isinstance(spec, VoiceSpec) or spec.request.source_file else spec.request.duration
             verify_media(path, expect_video=False, expect_audio=True, duration=expected, tolerance=0.05)
         elif isinstance(spec, PictureSpec):
-            verify_media(path, expect_video=True, expect_audio=False, duration=spec.frames / fps,
-                         tolerance=1.01 / fps)
-        else:
-            duration = self.plan.film.timeline.duration
-            verify_media(path, expect_video=job.id == "mux", expect_audio=True, duration=duration,
+            self.verify_frames(path, spec.frames, audio=False)
+        elif isinstance(spec, MixSpec):
+            verify_media(path, expect_video=False, expect_audio=True, duration=self.plan.film.timeline.duration,
                          tolerance=1.01 / fps + 0.03)
+        else:  # the mux copies an already verified picture: count its packets rather than decode 2,880 frames
+            self.verify_frames(path, self.plan.film.timeline.frames, audio=True)
         return probe(path).duration
+
+    @staticmethod
+    def verify_frames(path: Path, frames: int, *, audio: bool) -> None:
+        """Our own encodes: every frame is there (counted by stream copy, no decode) and the streams are right."""
+        info = probe(path)
+        if info.video is None or (audio and info.audio is None):
+            raise MediaError(f"{path} lacks a {'video' if info.video is None else 'audio'} stream")
+        counted = count_frames(path)
+        if counted != frames:
+            raise MediaError(f"{path} has {counted} frames, the plan has {frames}")
 
 
 def _finite(value: float) -> float | None:

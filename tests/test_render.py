@@ -245,7 +245,7 @@ def test_ctrl_c_mid_render_then_rerun_completes(tmp_path: Path) -> None:
     import time
 
     new_project(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "filmc.cli", "render", "hello.film"], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "filmc.cli", "render", "--jobs", "1", "hello.film"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
