@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tempfile
 import time
@@ -14,6 +13,7 @@ from _films import generated_film
 
 from filmc.check import load
 from filmc.compile import compile_film
+from filmc.perf import run_sync
 from filmc.syntax import parser
 
 
@@ -30,13 +30,13 @@ def beyond_front_end(scenes: int, work: Path) -> float:
     film = work / f"bench{scenes}.film"
     film.write_text(generated_film(scenes), "utf-8")
     front = best(lambda: load(film))
-    whole = best(lambda: asyncio.run(compile_film(film, cache_dir=work / "cache")))
+    whole = best(lambda: run_sync(compile_film(film, cache_dir=work / "cache")))
     return whole - front
 
 
 def main() -> None:
     parser()
-    asyncio.run(compile_film(Path(__file__).resolve().parent.parent / "films" / "hello.film",
+    run_sync(compile_film(Path(__file__).resolve().parent.parent / "films" / "hello.film",
                              cache_dir=Path(tempfile.mkdtemp()) / "c"))  # import the backends once
     with tempfile.TemporaryDirectory() as tmp:
         small = beyond_front_end(100, Path(tmp))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from decimal import Decimal
@@ -11,6 +10,7 @@ from pathlib import Path
 import click
 
 from filmc.cli_common import EXIT_BUDGET, EXIT_JOB, MONEY, guarded
+from filmc.perf import run_sync
 
 profile_option = click.option("--profile", "-p", "profile_name", default="preview", show_default=True,
                               help="Which backends make each layer: `preview` (offline, free), `final` (real "
@@ -48,7 +48,7 @@ def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, ma
     from filmc.errors import UserError
     from filmc.ui import console, print_diagnostics
 
-    plan, warnings = asyncio.run(compile_film(film, profile_name, cache_dir=cache_dir, display=str(film),
+    plan, warnings = run_sync(compile_film(film, profile_name, cache_dir=cache_dir, display=str(film),
                                               max_cost=max_cost))
     if warnings and output_format == "text" and not as_json:
         from filmc.cli_common import sources_for
@@ -114,14 +114,14 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
     else:
         from filmc.compile import compile_film
 
-        plan, _ = asyncio.run(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source),
+        plan, _ = run_sync(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source),
                                            max_cost=max_cost))
         if max_cost is not None:  # what expansion spent comes out of the same budget
             max_cost = max(Decimal(0), max_cost - plan.expansion.usd)
     from filmc.exports import slug
 
     target = out_dir or Path(plan.project_dir) / "out" / slug(plan.film.title)  # one folder per film
-    summary = asyncio.run(render(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
+    summary = run_sync(render(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
                                  force=frozenset(force), max_cost=max_cost))
     if as_json:
         click.echo(json.dumps({"event": "finished", **summary.manifest.qa.model_dump(mode="json"),

@@ -23,6 +23,7 @@ from filmc.expand import (
     shot_contexts,
     voice_markup,
 )
+from filmc.perf import gc_paused
 from filmc.plan import BackendInfo, Plan, build_plan, money
 from filmc.profiles import LAYERS, Profile, load_profile
 from filmc.resolved import CheckedFilm
@@ -124,6 +125,7 @@ async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: 
     infos["file"] = info_of(backends["file"], BackendConfig(backend="file"))
     infos["assemble"] = ASSEMBLER
     templates = Templates(project)
-    expansion = await expand(checked, profile, backends, templates, infos, max_cost)
-    plan = build_plan(checked, profile, infos, expansion, cache, source=display or str(path))
+    with gc_paused():  # thousands of frozen models, no cycles: the collector would only rescan them
+        expansion = await expand(checked, profile, backends, templates, infos, max_cost)
+        plan = build_plan(checked, profile, infos, expansion, cache, source=display or str(path))
     return plan, warnings
