@@ -118,6 +118,7 @@ async def _render(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir: Pa
                         "music:score, picture, mix, mux (see `filmc compile --json`)", EXIT_USAGE)
     todo = [j for j in plan.jobs if executor.hit(j) is None]
     preflight(plan, todo, backends, max_cost)
+    out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails now, not after the work
     clean_stale_parts(cache)
     try:
         outcomes = await executor.run()
