@@ -4,7 +4,7 @@ Every measurement runs in a child process. "wall" is elapsed time; "cpu" is user
 (the filmc Python process and every ffmpeg it waited for), from RUSAGE_CHILDREN deltas. The machine
 may be shared: the load average is printed at the start and the end.
 
-    python benchmarks/bench_render.py            # everything, about 15-20 minutes on two cores
+    python benchmarks/bench_render.py            # everything, about 10 minutes on two cores
     python benchmarks/bench_render.py --quick    # no MoviePy, no 5x film
     python benchmarks/bench_render.py --keep /tmp/bench   # keep the projects, caches and outputs
 """
@@ -315,6 +315,10 @@ def load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def section(title: str) -> None:
+    print(f"\n== {title} ==   [load {load()}]")
+
+
 def ratio_line(label: str, value: float, target: str) -> None:
     print(f"{label:<30}{value:8.2f}     (target {target})")
 
@@ -334,21 +338,22 @@ def main() -> None:
         root = Path(tmp.name)
     print(f"machine: {os.cpu_count()} cores, load average {load()}; python {sys.version.split()[0]}; "
           f"ffmpeg {Path(ffmpeg_exe()).name}")
-    print("wall = elapsed; cpu = user+sys of the child process and its ffmpeg children\n")
+    print("wall = elapsed; cpu = user+sys of the child process and its ffmpeg children; [load] = 1/5/15-min load"
+          " average when a section is printed (other processes share the machine: compare cpu when it is high)")
 
     text = ENTROPY.read_text("utf-8")
     film = project(root, "entropy", text)
 
     # 1. cold
     cold = render(film)
-    print(f"== 1. cold render of {ENTROPY.relative_to(ROOT)} (empty cache) ==")
+    section(f"1. cold render of {ENTROPY.relative_to(ROOT)} (empty cache)")
     report_cold(cold)
 
     # 2. floor
     synthetic, same = encode_floor(cold.manifest, root)
     fmt, frames = picture_format(cold.manifest)
-    print(f"\n== 2. encode floor: {frames} frames {fmt.width}x{fmt.height}@{fmt.rate}, "
-          f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args) ==")
+    section(f"2. encode floor: {frames} frames {fmt.width}x{fmt.height}@{fmt.rate}, "
+            f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args)")
     print(f"testsrc2 -> x264:             wall {synthetic.wall:7.1f} s   cpu {synthetic.cpu:7.1f} s")
     print(f"filmc's picture re-encoded:   wall {same.wall:7.1f} s   cpu {same.cpu:7.1f} s"
           "   (same pixels: decode+encode)")
@@ -363,7 +368,7 @@ def main() -> None:
         version = ensure_moviepy()
         mp = run_moviepy(cold.manifest, root)
         forced = assembly_only(film)
-        print(f"\n== 3. MoviePy {version} on the same cached clips, voices and music ==")
+        section(f"3. MoviePy {version} on the same cached clips, voices and music")
         print("   (cuts + CrossFadeIn for every transition, ColorClip+TextClip cards, CompositeAudioClip;"
               " no grade, ducking or loudness: it does less work than filmc)")
         print(f"moviepy write_videofile:      wall {mp.wall:7.1f} s   cpu {mp.cpu:7.1f} s")
@@ -380,16 +385,17 @@ def main() -> None:
     # 4. one narration line edited
     edit_one_line(film)
     edited = render(film)
-    print("\n== 4. one narration line edited, re-render ==")
+    section("4. one narration line edited, re-render")
     print(f"re-render:                    wall {edited.run.wall:7.1f} s   cpu {edited.run.cpu:7.1f} s"
           f"   made: {', '.join(edited.made) or 'nothing'}")
     for name, seconds in phases(edited).items():
         print(f"  {name:<29} {seconds:7.1f} s wall")
     ratio_line("ratio edit / cold, in %:", 100 * edited.run.wall / cold.run.wall, "<= 15 %")
+    ratio_line("ratio (cpu) edit / cold, in %:", 100 * edited.run.cpu / cold.run.cpu, "informative")
 
     # 5. nothing changed
     again = render(film)
-    print("\n== 5. nothing changed, re-render ==")
+    section("5. nothing changed, re-render")
     print(f"re-render:                    wall {again.run.wall:7.2f} s   cpu {again.run.cpu:7.2f} s"
           f"   (target <= 1 s)")
     for name, seconds in phases(again).items():
@@ -397,7 +403,7 @@ def main() -> None:
     print(f"jobs made:                    {len(again.made):7d}     (target 0)")
 
     # 6. peak RSS
-    print("\n== 6. peak RSS (the filmc Python process; the largest ffmpeg child apart) ==")
+    section("6. peak RSS (the filmc Python process; the largest ffmpeg child apart)")
     print(f"entropy 2:00 cold:            python {cold.rss_self_mb:6.0f} MB   largest child {cold.rss_child_mb:6.0f} MB"
           "   (target <= 400 MB, python)")
     print(f"entropy edit / no-op:         python {edited.rss_self_mb:6.0f} MB / {again.rss_self_mb:.0f} MB")
@@ -416,6 +422,7 @@ def main() -> None:
         ratio_line("ratio RSS child long/short:", long.rss_child_mb / cold.rss_child_mb, "~1, flat")
         ratio_line("ratio wall long/short:", long.run.wall / cold.run.wall,
                    f"~{long_frames / frames:.1f} (linear)")
+        ratio_line("ratio (cpu) long/short:", long.run.cpu / cold.run.cpu, f"~{long_frames / frames:.1f} (linear)")
     print(f"\nload average at the end: {load()}")
     if args.keep:
         print(f"kept: {root}")

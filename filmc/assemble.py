@@ -70,8 +70,10 @@ def mux(picture: Path, audio: Path, out: Path) -> None:
     info = probe(audio)
     if info.audio is None:
         raise MediaError(f"{audio} has no audio stream to mux")
+    # ffmpeg's AAC `fast` coder: 3x faster than the default two-loop search, inaudible at 192 kb/s, and the
+    # mux is on the path of every narration edit
     sound = {"acodec": "copy"} if info.audio.codec == "aac" else {"acodec": "aac", "audio_bitrate": AAC_BITRATE,
-                                                                   "ar": SAMPLE_RATE}
+                                                                   "ar": SAMPLE_RATE, "aac_coder": "fast"}
     out.parent.mkdir(parents=True, exist_ok=True)
     graph = ffmpeg.output(ffmpeg.input(str(picture)).video, ffmpeg.input(str(audio)).audio, str(out),
                           vcodec="copy", movflags="+faststart", **sound)

@@ -29,7 +29,7 @@ from filmc.profiles import LAYERS, Profile, load_profile
 from filmc.resolved import CheckedFilm
 from filmc.templating import Templates
 
-ASSEMBLER = BackendInfo(name="ffmpeg", version="1", model="", capabilities=Capabilities(layer="video"),
+ASSEMBLER = BackendInfo(name="ffmpeg", version="2", model="", capabilities=Capabilities(layer="video"),
                         price=Capabilities(layer="video").price)
 
 
