@@ -45,6 +45,7 @@ class NarrationPlacement(Model):
 
     wav: Path
     start: float
+    duration: float | None = None   # when the caller already knows it (the cache's sidecar): no probe needed
 
 
 class Loudness(Model):

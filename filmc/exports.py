@@ -195,7 +195,7 @@ def write_timeline(plan: Plan, outcomes: dict[str, JobOutcome], out_dir: Path, n
         if isinstance(job.spec, VoiceSpec) and outcome.path:
             copy = media / f"{job.spec.beat_id}.wav"
             place(Path(outcome.path), copy)
-            narration.append(NarrationPlacement(wav=copy, start=job.spec.start))
+            narration.append(NarrationPlacement(wav=copy, start=job.spec.start, duration=outcome.duration or None))
     music = outcomes.get("music:score")
     music_copy = None
     if music is not None and music.path:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import hypothesis  # noqa: F401  # imported up front: see the note below
 import pytest
+
+# CPython 3.11.7 can corrupt ast.parse's recursion bookkeeping in a long test process (gh-106905,
+# "AST constructor recursion depth mismatch"). The hypothesis plugin imports hypothesis lazily at
+# the terminal summary, through pytest's rewriting ast.parse, and crashed there on partial runs;
+# importing it at collection, as a full run does anyway, keeps partial runs working.
 
 ROOT = Path(__file__).resolve().parent.parent
 FILMS = ROOT / "films"
