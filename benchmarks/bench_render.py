@@ -27,15 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filmc.assemble_cards import font_path
-from filmc.assemble_grade import card_colors
-from filmc.assemble_video import X264_CRF, X264_PRESET, Format, x264_args
-from filmc.media import ffmpeg_exe
+from filmc.assemble.cards import font_path
+from filmc.assemble.grade import card_colors
+from filmc.assemble.media import ffmpeg_exe
+from filmc.assemble.video import X264_CRF, X264_PRESET, Format, x264_args
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTROPY = ROOT / "films" / "entropy.film"
 MOVIEPY_SCRIPT = Path(__file__).resolve().parent / "_moviepy_timeline.py"
-CARD_FONT = "SourceSansPro-Regular.ttf"   # the font filmc draws card text with (assemble_cards)
+CARD_FONT = "SourceSansPro-Regular.ttf"   # the font filmc draws card text with (assemble.cards)
 AAC_BITRATE = "192k"   # filmc.assemble.AAC_BITRATE, what filmc's mux encodes narration+music with
 EDIT = ("Trovarono completezza.", "Trovarono infine la completezza.")   # one narration line (s10-l01)
 

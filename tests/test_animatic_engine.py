@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from filmc.media import count_frames, grab_frame, mean_rgb, probe, verify_media
+from filmc.assemble.media import count_frames, grab_frame, mean_rgb, probe, verify_media
 from filmc.vocabulary import CAMERA_MOVES
 from filmc_backends.animatic_engine import CAMERA_PATHS, AnimaticClip, render_animatic, wrap
 

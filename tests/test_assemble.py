@@ -22,8 +22,8 @@ from filmc.assemble import (
     mix_audio,
     mux,
 )
-from filmc.assemble_grade import _rgb_to_lab, grade_colors
-from filmc.media import count_frames, decode, ffmpeg_exe, grab_frame, mean_rgb, probe, run_ffmpeg
+from filmc.assemble.grade import _rgb_to_lab, grade_colors
+from filmc.assemble.media import count_frames, decode, ffmpeg_exe, grab_frame, mean_rgb, probe, run_ffmpeg
 
 pytestmark = pytest.mark.slow
 

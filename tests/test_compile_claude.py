@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from filmc.compile import compile_film
-from filmc.expand import ShotPrompt
-from filmc.plan import VideoSpec
+from filmc.expand.context import ShotPrompt
+from filmc.pipeline import compile_film
+from filmc.plan.planner import VideoSpec
 from tests.conftest import FILMS
 from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from filmc.media import (
+from filmc.assemble.media import (
     MediaError,
     count_frames,
     decode,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from filmc.compile import compile_film
 from filmc.diagnostics import FilmError
-from filmc.plan import Plan, VideoSpec
+from filmc.pipeline import compile_film
+from filmc.plan.planner import Plan, VideoSpec
 from tests.conftest import FILMS, GOLDEN, ROOT, compare_golden
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -185,7 +185,7 @@ def test_plan_schema_is_published() -> None:
 def test_cached_status_follows_the_cache(tmp_path: Path) -> None:
     plan = compile_at(FILMS / "hello.film", tmp_path)
     assert not any(j.cached for j in plan.jobs)
-    from filmc.cache import Cache
+    from filmc.render.cache import Cache
 
     job = plan.job("voice:s01-l01")
     cache = Cache(tmp_path / "cache")

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from filmc.assemble import measure_loudness, measure_window_rms
-from filmc.compile import compile_film
-from filmc.events import PlainEvents
-from filmc.media import count_frames, mean_rgb, probe
-from filmc.plan import Plan
-from filmc.render_run import RenderSummary, render
+from filmc.assemble.media import count_frames, mean_rgb, probe
+from filmc.pipeline import compile_film
+from filmc.plan.planner import Plan
+from filmc.render.events import PlainEvents
+from filmc.render.run import RenderSummary, render
 from tests.conftest import FILMS
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -278,7 +278,7 @@ def test_an_edited_plan_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_user_clip_changed_after_the_plan_is_refused(tmp_path: Path) -> None:
-    from filmc.media import run_ffmpeg
+    from filmc.assemble.media import run_ffmpeg
 
     clip = tmp_path / "c.mp4"
     run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=160x90:r=24:d=1", "-c:v", "libx264", str(clip)])

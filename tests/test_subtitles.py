@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from filmc.subtitles import MAX_CHARS, SubtitleCue, TimedLine, TimedWord, cues_from_lines, to_srt, to_vtt
+from filmc.deliver.subtitles import MAX_CHARS, SubtitleCue, TimedLine, TimedWord, cues_from_lines, to_srt, to_vtt
 
 LONG = (
     "Anno 2847. L'umanità è estinta da duecento anni, e nessuno ricorda più il suono "

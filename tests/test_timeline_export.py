@@ -8,8 +8,8 @@ import opentimelineio as otio
 import pytest
 
 from filmc.assemble import Card, Format, NarrationPlacement, PictureSegment, Transition
-from filmc.media import run_ffmpeg
-from filmc.timeline_export import ExportClip, write_otio
+from filmc.assemble.media import run_ffmpeg
+from filmc.deliver.timeline import ExportClip, write_otio
 
 FMT = Format(width=1280, height=720, fps_num=24)
 

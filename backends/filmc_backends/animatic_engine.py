@@ -18,7 +18,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from filmc.media import filter_spec, run_ffmpeg
+from filmc.assemble.media import filter_spec, run_ffmpeg
 from filmc.model import Model
 from filmc.vocabulary import CAMERA_MOVES
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from filmc.expand import Usage
+from filmc.expand.context import Usage
 from filmc.keys import content_key
 from filmc.model import Model
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn
 
-from filmc.backend import BackendConfig, BackendError, Capabilities, Price, Setup
+from filmc.backend.protocol import BackendConfig, BackendError, Capabilities, Price, Setup
 
 
 class PlannedBackend:

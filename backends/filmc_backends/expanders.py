@@ -12,12 +12,12 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from filmc.backend import BackendConfig, Capabilities, Price, Setup
+from filmc.backend.protocol import BackendConfig, Capabilities, Price, Setup
 from filmc.errors import UserError
-from filmc.expand import FilmContext, ShotContext, ShotPrompt, Usage
+from filmc.expand.context import FilmContext, ShotContext, ShotPrompt, Usage
+from filmc.expand.templating import Templates
 from filmc.keys import content_key
 from filmc.model import Model
-from filmc.templating import Templates
 from filmc_backends.claude import ClaudeError, ClaudeExpander, ExpansionRequest
 
 MAX_PROMPT_CHARS = 2000

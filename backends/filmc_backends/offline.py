@@ -10,7 +10,7 @@ import asyncio
 from fractions import Fraction
 from pathlib import Path
 
-from filmc.backend import (
+from filmc.backend.protocol import (
     BackendConfig,
     BackendError,
     Capabilities,
@@ -143,8 +143,8 @@ class FileBackend:
                      ctx: RenderContext) -> VoiceResult | None:
         import shutil
 
-        from filmc.cache import file_digest
-        from filmc.media import MediaError, probe
+        from filmc.assemble.media import MediaError, probe
+        from filmc.render.cache import file_digest
 
         src = self.source(request.source_file)
         if await asyncio.to_thread(file_digest, src) != request.source_digest:

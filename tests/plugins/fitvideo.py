@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from filmc.backend import BackendConfig, Capabilities, Price, RenderContext, Setup, VideoRequest
+from filmc.backend.protocol import BackendConfig, Capabilities, Price, RenderContext, Setup, VideoRequest
 
 
 class FitVideo:

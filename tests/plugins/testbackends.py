@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from filmc.backend import BackendConfig, BackendError, Capabilities, Price, RenderContext, Setup, VideoRequest
+from filmc.backend.protocol import BackendConfig, BackendError, Capabilities, Price, RenderContext, Setup, VideoRequest
 from filmc_backends.animatic_engine import AnimaticClip, render_animatic
 
 

@@ -1,0 +1,1 @@
+"""What a backend is: one small protocol per layer and the capabilities it declares."""

@@ -1,0 +1,1 @@
+"""The check stage: IR -> the resolved film (semantic rules, timeline, palette), with diagnostics."""

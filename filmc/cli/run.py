@@ -1,0 +1,135 @@
+"""`filmc compile` and `filmc render`: kept apart from cli.py so `filmc --help` imports nothing heavy."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from filmc.cli.common import EXIT_BUDGET, EXIT_JOB, MONEY, guarded
+from filmc.perf import run_sync
+
+profile_option = click.option("--profile", "-p", "profile_name", default="preview", show_default=True,
+                              help="Which backends make each layer: `preview` (offline, free), `final` (real "
+                              "services), or one defined in filmc.toml.")
+cache_option = click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                            help="Cache folder (default: .filmc/cache beside the film, or $FILMC_CACHE).")
+from filmc.cli.common import format_option  # noqa: E402
+
+
+@click.command("compile")
+@click.argument("film", type=click.Path(dir_okay=False, path_type=Path))
+@profile_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the Plan as JSON (render it later: filmc render plan.json).")
+@click.option("--full", is_flag=True, help="Print whole prompts and voice markup, not excerpts.")
+@click.option("--max-cost", type=MONEY, default=None, metavar="USD",
+              help="Exit 4 if the uncached jobs would cost more than this.")
+@cache_option
+@format_option
+@guarded
+def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, max_cost: Decimal | None,
+                    cache_dir: Path | None, output_format: str) -> None:
+    """Show the prompt plan: every prompt, its timing, backend, cost and cache status.
+
+    Nothing is generated; with the `final` profile, prompts are written by Claude (cached, so an
+    unchanged film recompiles for free).
+
+    \b
+    Examples:
+      filmc compile films/entropy.film
+      filmc compile --full films/entropy.film | less -R
+      filmc compile --profile final --json films/entropy.film > plan.json
+    """
+    from filmc.cli.ui import console, print_diagnostics
+    from filmc.errors import UserError
+    from filmc.pipeline import compile_film
+
+    plan, warnings = run_sync(compile_film(film, profile_name, cache_dir=cache_dir, display=str(film),
+                                              max_cost=max_cost))
+    if warnings and output_format == "text" and not as_json:
+        from filmc.cli.common import sources_for
+
+        print_diagnostics(warnings, sources_for(warnings))
+    if as_json:
+        click.echo(plan.model_dump_json(indent=1))
+    else:
+        from filmc.cli.plan_view import print_plan
+
+        print_plan(plan, console(), full=full)
+    if max_cost is not None and plan.estimated_usd > max_cost:
+        raise UserError(f"the uncached jobs are estimated at ${plan.estimated_usd:.2f}, over --max-cost "
+                        f"${max_cost:.2f}", EXIT_BUDGET)
+
+
+@click.command("schema")
+@click.argument("what", type=click.Choice(["plan"]), default="plan")
+def schema_command(what: str) -> None:
+    """Print the JSON Schema of the Plan (also in docs/plan.schema.json)."""
+    from filmc.plan.planner import Plan
+
+    click.echo(json.dumps(Plan.model_json_schema(), indent=1, sort_keys=True))
+
+
+@click.command("render")
+@click.argument("source", metavar="FILM|PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@profile_option
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: out/<title>/ beside the film).")
+@click.option("--max-cost", type=MONEY, default=None, metavar="USD",
+              help="Refuse to start (exit 4) if the jobs to run would cost more. Required to spend anything.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Jobs running at once, across layers (each layer also has its profile's limit).")
+@click.option("--force", multiple=True, metavar="JOB",
+              help="Re-make these jobs even if cached (ids or globs: video:s01-*, voice:*). Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Progress and the result as JSON lines on stdout.")
+@cache_option
+@format_option
+@guarded
+def render_command(source: Path, profile_name: str, out_dir: Path | None, max_cost: Decimal | None, jobs: int,
+                   force: tuple[str, ...], as_json: bool, cache_dir: Path | None, output_format: str) -> None:
+    """Render the film: clips, voice-over, music, graded, mixed, subtitled; plus a timeline and manifest.
+
+    FILM is a .film file (compiled first, like `filmc compile`) or a plan.json from
+    `filmc compile --json`, rendered exactly as it was reviewed. Finished assets are cached:
+    a re-run makes only what changed, and Ctrl-C loses nothing that was finished.
+
+    \b
+    Writes OUT/<title>.mp4, .srt, .vtt, .otio (with media/), manifest.json.
+    \b
+    Examples:
+      filmc render films/entropy.film
+      filmc render films/entropy.film --force 'voice:*'
+      filmc compile --profile final --json films/entropy.film > plan.json
+      filmc render plan.json --max-cost 25
+    """
+    from filmc.render.events import make_sink
+    from filmc.render.run import load_plan, render
+
+    if source.suffix == ".json":
+        plan = load_plan(source)
+    else:
+        from filmc.pipeline import compile_film
+
+        plan, _ = run_sync(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source),
+                                           max_cost=max_cost))
+        if max_cost is not None:  # what expansion spent comes out of the same budget
+            max_cost = max(Decimal(0), max_cost - plan.expansion.usd)
+    from filmc.deliver.outputs import slug
+
+    target = out_dir or Path(plan.project_dir) / "out" / slug(plan.film.title)  # one folder per film
+    summary = run_sync(render(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
+                                 force=frozenset(force), max_cost=max_cost))
+    if as_json:
+        click.echo(json.dumps({"event": "finished", **summary.manifest.qa.model_dump(mode="json"),
+                               "outputs": {k: str(target / v) for k, v in summary.manifest.outputs.items()}}))
+    else:
+        from filmc.cli.qa import print_report
+        from filmc.cli.ui import console
+
+        print_report(summary, console())
+    if summary.failed:
+        sys.exit(EXIT_JOB)

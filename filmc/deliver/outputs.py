@@ -1,0 +1,205 @@
+"""What a render leaves in the output folder: the film, subtitles, a timeline for an editor, the manifest."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from filmc import __version__
+from filmc.assemble import NarrationPlacement, conform_segment, handles
+from filmc.assemble.media import count_frames
+from filmc.deliver.subtitles import TimedLine, TimedWord, cues_from_lines, to_srt, to_vtt
+from filmc.deliver.timeline import ExportClip
+from filmc.keys import content_key
+from filmc.model import Model
+from filmc.plan.planner import Job, PictureSpec, Plan, VideoSpec, VoiceSpec
+from filmc.render.assembly import format_of, segments_of
+from filmc.render.cache import Cache, write_text_atomic
+from filmc.render.executor import AssetMeta, JobOutcome
+
+
+class Overrun(Model):
+    line: str
+    needed: float
+    slot: float
+
+
+class QAReport(Model):
+    """One screen at the end of a render: is it the film we planned, at the level we asked for?"""
+
+    duration: float
+    planned_duration: float
+    integrated_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    loudness_target: float
+    overruns: tuple[Overrun, ...] = ()
+    jobs: int
+    made: int
+    cached: int
+    failed: int
+    usd: Decimal
+
+
+class ManifestAsset(Model):
+    job: str
+    kind: str
+    key: str
+    backend: str
+    model: str
+    status: str
+    prompt: str | None = None
+    parameters: dict[str, Any]
+    duration: float
+    usd: Decimal
+    seconds: float
+    cache_hit: bool
+    path: str | None = None
+
+
+class Manifest(Model):
+    """Every asset with its key, backend, model, prompt, parameters, cost and timing; never a secret."""
+
+    filmc: str = __version__
+    title: str
+    source: str
+    profile: str
+    rendered_at: str
+    outputs: dict[str, str]
+    assets: tuple[ManifestAsset, ...]
+    qa: QAReport
+
+
+def slug(title: str) -> str:
+    """A file name from a title, keeping letters of any script ("Perché" -> "perché")."""
+    return re.sub(r"[\W_]+", "-", title.lower()).strip("-") or "film"
+
+
+def place(src: Path, dst: Path) -> None:
+    """A hard link where possible (no copy of a big file), a copy elsewhere; always whole."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.part")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def subtitles(plan: Plan, outcomes: dict[str, JobOutcome], metas: dict[str, AssetMeta]) -> tuple[str, str]:
+    lines = []
+    for job in plan.jobs:
+        if isinstance(job.spec, VoiceSpec) and job.id in metas:
+            words = tuple(TimedWord(word=str(w["word"]), start=float(w["start"]), end=float(w["end"]))
+                          for w in metas[job.id].words)
+            lines.append(TimedLine(start=job.spec.start, text=job.spec.request.text, words=words,
+                                   duration=metas[job.id].duration))
+    cues = cues_from_lines(lines, end=plan.film.timeline.duration)  # the film ends: so do its subtitles
+    return to_srt(cues), to_vtt(cues)
+
+
+def overruns(plan: Plan, metas: dict[str, AssetMeta]) -> tuple[Overrun, ...]:
+    out = []
+    for beat in plan.film.timeline.beats:
+        meta = metas.get(f"voice:{beat.id}")
+        slot = beat.slot_end - beat.start
+        if meta and meta.duration > slot + 0.05:
+            out.append(Overrun(line=beat.id, needed=round(meta.duration, 2), slot=round(slot, 2)))
+    return tuple(out)
+
+
+def manifest_asset(job: Job, outcome: JobOutcome, meta: AssetMeta | None) -> ManifestAsset:
+    prompt = job.spec.request.prompt if isinstance(job.spec, VideoSpec) else None
+    parameters = job.spec.model_dump(mode="json", exclude={"request": {"prompt"}})
+    return ManifestAsset(job=job.id, kind=job.spec.kind, key=job.key, backend=job.backend, model=job.model,
+                         status=outcome.status, prompt=prompt, parameters=parameters,
+                         duration=meta.duration if meta else 0.0, usd=outcome.usd, seconds=outcome.seconds,
+                         cache_hit=outcome.status == "cached", path=outcome.path)
+
+
+def write_outputs(plan: Plan, outcomes: dict[str, JobOutcome], cache: Cache, out_dir: Path) -> Manifest:
+    """Place the film and its sidecars; measure it; write the manifest last (it lists what was written)."""
+    from filmc.render.executor import load_meta
+
+    name = slug(plan.film.title)
+    metas = {j.id: load_meta(cache, j) for j in plan.jobs if outcomes[j.id].status in ("made", "cached")}
+    written: dict[str, str] = {}
+    film = out_dir / f"{name}.mp4"
+    mux = outcomes.get("mux")
+    qa_extra: dict[str, Any] = {}
+    if mux is not None and mux.path and mux.status in ("made", "cached"):
+        place(Path(mux.path), film)
+        written["film"] = film.name
+        meta = metas["mux"]
+        qa_extra = {"duration": round(meta.duration, 3), "integrated_lufs": meta.lufs,
+                    "true_peak_dbtp": meta.true_peak}
+    srt, vtt = subtitles(plan, outcomes, metas)
+    for suffix, text in ((".srt", srt), (".vtt", vtt)):
+        write_text_atomic(out_dir / f"{name}{suffix}", text)
+        written[suffix[1:]] = f"{name}{suffix}"
+    if outcomes["picture"].status in ("made", "cached"):
+        written["timeline"] = write_timeline(plan, outcomes, out_dir, name)
+    statuses = [o.status for o in outcomes.values()]
+    qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
+                  loudness_target=plan.profile.loudness, overruns=overruns(plan, metas), jobs=len(statuses),
+                  made=statuses.count("made"), cached=statuses.count("cached"), failed=statuses.count("failed"),
+                  usd=sum((o.usd for o in outcomes.values()), Decimal(0)), **qa_extra)
+    assets = tuple(manifest_asset(j, outcomes[j.id], metas.get(j.id)) for j in plan.jobs)
+    manifest = Manifest(title=plan.film.title, source=plan.source, profile=plan.profile.name,
+                        rendered_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), outputs=written, assets=assets, qa=qa)
+    write_text_atomic(out_dir / "manifest.json", manifest.model_dump_json(indent=1))
+    return manifest
+
+
+def clip_frames(plan: Plan, video_job: str | None, media: Path) -> int:
+    """Frames a clip has: the plan knows it for generated clips; a user's clip is counted."""
+    if video_job is not None:
+        spec = plan.job(video_job).spec
+        if isinstance(spec, VideoSpec) and not spec.request.source_file:
+            return spec.request.frames
+    return count_frames(media)
+
+
+def write_timeline(plan: Plan, outcomes: dict[str, JobOutcome], out_dir: Path, name: str) -> str:
+    """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve."""
+    from filmc.deliver.timeline import write_otio  # OpenTimelineIO is imported only when a timeline is written
+
+    picture = plan.job("picture").spec
+    assert isinstance(picture, PictureSpec)
+    media = out_dir / "media"
+    deps = {o.job: o for o in outcomes.values()}
+    clips = []
+    segments = segments_of(picture, deps)
+    for seg, segment, handle in zip(picture.segments, segments, handles(segments), strict=True):
+        if segment.source is None:  # a card has no media of its own: draw it once for the editor
+            card_key = content_key(segment.model_copy(update={"grade_method": "lut"}))[:12]
+            copy = media / f"{seg.segment_id}-{card_key}.mp4"
+            if not copy.exists():
+                with tempfile.TemporaryDirectory() as work:
+                    conform_segment(segment, format_of(picture), handle, copy, workdir=Path(work))
+            clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment, available_frames=None))
+            continue
+        copy = media / f"{seg.segment_id}{segment.source.suffix}"
+        place(segment.source, copy)
+        clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment.model_copy(update={"source": copy}),
+                                available_frames=clip_frames(plan, seg.video_job, copy)))
+    narration = []
+    for job in plan.jobs:
+        outcome = outcomes[job.id]
+        if isinstance(job.spec, VoiceSpec) and outcome.path:
+            copy = media / f"{job.spec.beat_id}.wav"
+            place(Path(outcome.path), copy)
+            narration.append(NarrationPlacement(wav=copy, start=job.spec.start, duration=outcome.duration or None))
+    music = outcomes.get("music:score")
+    music_copy = None
+    if music is not None and music.path:
+        music_copy = media / "score.wav"
+        place(Path(music.path), music_copy)
+    write_otio(clips, narration, music_copy, format_of(picture), out_dir / f"{name}.otio", title=plan.film.title)
+    return f"{name}.otio"

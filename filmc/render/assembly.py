@@ -1,0 +1,51 @@
+"""The assembly jobs of a plan (picture, mix, mux), each mapping its inputs' cache paths onto `assemble`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from filmc.assemble import Card, Format, NarrationPlacement, PictureSegment, Transition, mix_audio, render_picture
+from filmc.assemble import mux as mux_streams
+from filmc.plan.planner import MixSpec, PictureSpec, Plan
+
+if TYPE_CHECKING:
+    from filmc.render.executor import JobOutcome
+
+
+def segments_of(spec: PictureSpec, deps: dict[str, JobOutcome]) -> list[PictureSegment]:
+    """The plan's segments with the made clips' paths: what the assembler and the OTIO export read."""
+    out = []
+    for seg in spec.segments:
+        source = Path(deps[seg.video_job].path or "") if seg.video_job else None
+        card = Card(lines=seg.card_lines, style=seg.card_style) if seg.card_style else None
+        transition = Transition(kind=seg.transition_in.kind, frames=seg.transition_in.frames) \
+            if seg.transition_in else None
+        grade = () if spec.grade == "none" else seg.grade
+        method = "tint" if spec.grade == "tint" else "lut"
+        out.append(PictureSegment(source=source, card=card, frames=seg.frames, transition_in=transition,
+                                  grade=grade, grade_method=method))
+    return out
+
+
+def format_of(spec: PictureSpec) -> Format:
+    return Format(width=spec.width, height=spec.height, fps_num=spec.fps_num, fps_den=spec.fps_den)
+
+
+async def picture(spec: PictureSpec, deps: dict[str, JobOutcome], plan: Plan, out: Path, work: Path) -> None:
+    await asyncio.to_thread(render_picture, segments_of(spec, deps), format_of(spec), out, workdir=work)
+
+
+def placements(spec: MixSpec, deps: dict[str, JobOutcome]) -> list[NarrationPlacement]:
+    return [NarrationPlacement(wav=Path(deps[job].path or ""), start=start) for job, start in spec.lines]
+
+
+async def mix(spec: MixSpec, deps: dict[str, JobOutcome], out: Path) -> None:
+    music = Path(deps[spec.music].path or "") if spec.music else None
+    await asyncio.to_thread(mix_audio, placements(spec, deps), music, spec.duration, out, loudness=spec.loudness,
+                            true_peak=spec.true_peak)
+
+
+async def mux(deps: dict[str, JobOutcome], out: Path) -> None:
+    await asyncio.to_thread(mux_streams, Path(deps["picture"].path or ""), Path(deps["mix"].path or ""), out)

@@ -1,0 +1,1 @@
+"""The syntax stage: .film text -> IR nodes with source spans (grammar, lowering, the formatter)."""

@@ -1,0 +1,460 @@
+"""Text -> Film: the cached LALR parser, Lark errors in a filmmaker's words, and lowering to the IR."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.tree import Meta
+
+from filmc.diagnostics import Diagnostic, Diagnostics, FilmError, Related
+from filmc.model import Span
+from filmc.perf import gc_paused
+from filmc.syntax import ir
+from filmc.timecode import parse_fps, parse_time
+
+
+def grammar_text() -> str:
+    """The grammar ships inside the wheel as filmc/_grammar; an editable install reads grammar/."""
+    shipped = resources.files("filmc") / "_grammar" / "film.lark"
+    if shipped.is_file():
+        return shipped.read_text("utf-8")
+    return (Path(__file__).resolve().parents[2] / "grammar" / "film.lark").read_text("utf-8")
+
+
+@functools.cache
+def parser() -> Lark:
+    """Built once per process: Lark's grammar analysis costs more than parsing a film."""
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                cache=False)
+
+
+def parse(text: str, path: str) -> ir.Film:
+    """The syntax stage: raises FilmError with diagnostics; lowering problems are collected too."""
+    film, problems = parse_collecting(text, path)
+    if any(d.severity == "error" for d in problems):
+        raise FilmError(problems)
+    return film
+
+
+def parse_collecting(text: str, path: str) -> tuple[ir.Film, tuple[Diagnostic, ...]]:
+    """Raises only for a syntax error; lowering problems (a bad timecode, an unknown [direction]) come back
+    beside a usable film, so the checker can report its own problems in the same run."""
+    with gc_paused():
+        try:
+            tree = parser().parse(text)
+        except UnexpectedInput as err:
+            raise FilmError([_syntax_diagnostic(err, text, path)]) from None
+        lower = Lower(path)
+        try:
+            film = lower.transform(tree)
+        except VisitError as err:
+            if isinstance(err.orig_exc, FilmError):
+                raise err.orig_exc from None
+            raise
+    assert isinstance(film, ir.Film)
+    return film, lower.diags.sorted()
+
+
+# ---------------------------------------------------------------- syntax errors in words
+
+_WORDS = {
+    "TIME": "a duration like 12s or 0:12",
+    "STRING": 'a "quoted text"',
+    "BLOCK": 'a """text block"""',
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "COLOR": "a colour like #3A7BD5",
+    "SIZE": "a frame size like 1280x720",
+    "$END": "the end of the file",
+}
+
+
+def _describe_expected(names: set[str]) -> str:
+    terminals = {t.name: t for t in parser().terminals}
+    words = set()
+    for name in names:
+        term = terminals.get(name)
+        if name in _WORDS:
+            words.add(_WORDS[name])
+        elif term is not None and term.pattern.type == "str":
+            words.add(f"`{term.pattern.value}`")
+        else:
+            words.add(name.lower())
+    ordered = sorted(words)
+    if len(ordered) > 8:
+        ordered = [*ordered[:8], "…"]
+    return ", ".join(ordered)
+
+
+def _point(path: str, line: int, column: int, width: int = 1) -> Span:
+    return Span(path=path, line=line, column=column, end_line=line, end_column=column + max(width, 1))
+
+
+def _end_of_text(text: str, path: str) -> Span:
+    lines = text.splitlines() or [""]
+    return _point(path, len(lines), len(lines[-1]) + 1)
+
+
+def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Any:
+    diags = Diagnostics()
+    if isinstance(err, UnexpectedCharacters):
+        span = _point(path, err.line, err.column)
+        pos = err.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
+        if char == '"':
+            diags.error("F0003", "this text is never closed", span,
+                        hint='close it with " on the same line, or use """…""" for text over several lines')
+        elif char == "#":
+            diags.error("F0002", "unexpected `#` here", span,
+                        hint="colours belong in `palette { 0:00 name #RRGGBB }`; comments start with //")
+        else:
+            diags.error("F0002", f"unexpected character `{char}`", span,
+                        hint=f"expected {_describe_expected(set(err.allowed or ()))}")
+    elif isinstance(err, UnexpectedToken) and err.token.type != "$END":
+        tok = err.token
+        span = _point(path, tok.line or 1, tok.column or 1, len(str(tok)))
+        expected = set(err.expected)
+        if tok.type == "NUMBER" and "TIME" in expected:
+            diags.error("F0005", f"`{tok}` needs a unit", span,
+                        hint=f"write `{tok}s` for seconds, `{tok}ms` for milliseconds, or m:ss like 0:{tok}")
+        elif tok.type == "STRING" and "NAME" in expected:
+            diags.error("F0001", f"`{tok}` should be a bare word here", span,
+                        hint=f"write it without quotes: {str(tok)[1:-1]}")
+        elif str(tok) in _MISPLACED:
+            diags.error("F0001", f"`{tok}` cannot appear here", span, hint=_MISPLACED[str(tok)])
+        else:
+            diags.error("F0001", f"unexpected `{tok}`", span, hint=f"expected {_describe_expected(expected)}")
+    else:
+        expected = set(getattr(err, "expected", ()) or ())
+        span = _end_of_text(text, path)
+        if not text.strip():
+            diags.error("F0004", "the file is empty", span,
+                        hint='a film starts with: film "Title" { language en  scene "One" { shot 4s "…" } }')
+        elif "RBRACE" in expected:
+            diags.error("F0004", "the file ends before every `{` is closed", span,
+                        hint="a closing `}` is missing")
+        else:
+            diags.error("F0004", "the file ends before the film is complete", span,
+                        hint=f"expected {_describe_expected(expected)}")
+    assert isinstance(err, UnexpectedCharacters | UnexpectedToken | UnexpectedEOF)
+    return diags.items[0]
+
+
+_MISPLACED = {
+    "camera": "camera, light, mood, with, transition and clip go inside a shot's { } block",
+    "light": "camera, light, mood, with, transition and clip go inside a shot's { } block",
+    "transition": "transitions belong to a shot: shot 6s \"…\" { transition crossfade 1s }",
+}
+
+
+# ---------------------------------------------------------------- lowering
+
+_STRING_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+_MARKUP = re.compile(r"\[([^\]]*)\]|\*([^*\n]+)\*")
+_PAUSE = re.compile(r"^\s*pause\s+(\S+)\s*$")
+
+
+def unquote(raw: str) -> str:
+    """A STRING token's value: quotes removed, \\n \\t \\" \\\\ understood, anything else kept."""
+    body = raw[1:-1]
+    return re.sub(r"\\(.)", lambda m: _STRING_ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
+
+
+def unblock(raw: str) -> str:
+    """A \"\"\"block\"\"\": indentation common to its lines removed, outer blank lines dropped."""
+    body = raw[3:-3]
+    lines = body.split("\n")
+    rest = [ln for ln in lines[1:] if ln.strip()]
+    indent = min((len(ln) - len(ln.lstrip()) for ln in rest), default=0)
+    out = [lines[0].strip(), *(ln[indent:].rstrip() for ln in lines[1:])]
+    return "\n".join(out).strip("\n").strip()
+
+
+class Lower(Transformer[Token, Any]):
+    """Parse tree -> IR nodes; a separate pass so every rule sees `meta` for its span."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.diags = Diagnostics()
+
+    # -- spans and tokens
+    def _span(self, m: Meta) -> Span:
+        return Span(path=self.path, line=m.line, column=m.column, end_line=m.end_line, end_column=m.end_column)
+
+    def _tok_span(self, t: Token) -> Span:
+        return Span(path=self.path, line=t.line or 1, column=t.column or 1,
+                    end_line=t.end_line or t.line or 1, end_column=t.end_column or (t.column or 1) + 1)
+
+    def _text(self, t: Token) -> ir.Text:
+        value = unblock(str(t)) if t.type == "BLOCK" else unquote(str(t))
+        return ir.Text(value=value, span=self._tok_span(t))
+
+    def _name(self, t: Token) -> ir.Name:
+        return ir.Name(name=str(t), span=self._tok_span(t))
+
+    def _time(self, t: Token) -> ir.Time:
+        try:
+            seconds = parse_time(str(t))
+        except ValueError as err:
+            self.diags.error("F0006", str(err), self._tok_span(t), hint="seconds in m:ss run from 00 to 59")
+            seconds = parse_time("1s")  # a placeholder, so the checker reports its own problems, not cascades
+        return ir.Time(seconds=seconds, text=str(t), span=self._tok_span(t))
+
+    def _number(self, t: Token) -> ir.Number:
+        return ir.Number(value=float(str(t)), text=str(t), span=self._tok_span(t))
+
+    def _once(self, seen: dict[str, Span], key: str, span: Span, where: str) -> None:
+        if key in seen:
+            self.diags.error("F0105", f"`{key}` is given twice in {where}", span,
+                             related=[Related(span=seen[key], message="first given here")],
+                             hint="keep one; the second would silently win")
+        else:
+            seen[key] = span
+
+    # -- leaves that become (key, value) pairs for their parent
+    @v_args(meta=True)
+    def language(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("language", self._name(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def frame(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        width, height = (int(x) for x in str(c[0]).split("x"))
+        spec = ir.FrameSpec(width=width, height=height, fps=parse_fps(str(c[1])), span=self._span(meta))
+        return ("frame", spec, self._span(meta))
+
+    @v_args(meta=True)
+    def target(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("target", self._time(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def by(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("by", self._text(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def style_text(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("style", ir.Style(text=self._text(c[0]), span=self._span(meta)), self._span(meta))
+
+    @v_args(meta=True)
+    def style_include(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("style", ir.Style(include=self._text(c[0]), span=self._span(meta)), self._span(meta))
+
+    @v_args(meta=True)
+    def entity_image(self, meta: Meta, c: list[Token]) -> ir.Text:
+        return self._text(c[0])
+
+    @v_args(meta=True)
+    def entity(self, meta: Meta, c: list[Any]) -> ir.Entity:
+        return ir.Entity(name=self._name(c[0]), description=self._text(c[1]), images=tuple(c[2:]),
+                         span=self._span(meta))
+
+    @v_args(meta=True)
+    def voice(self, meta: Meta, c: list[Token]) -> ir.Voice:
+        return ir.Voice(name=self._name(c[0]), description=self._text(c[1]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def stop(self, meta: Meta, c: list[Token]) -> ir.PaletteStop:
+        return ir.PaletteStop(at=self._time(c[0]), name=self._name(c[1]),
+                              colors=tuple(self._text_raw(t) for t in c[2:]), span=self._span(meta))
+
+    def _text_raw(self, t: Token) -> ir.Text:
+        return ir.Text(value=str(t), span=self._tok_span(t))
+
+    @v_args(meta=True)
+    def palette(self, meta: Meta, c: list[ir.PaletteStop]) -> tuple[str, Any, Span]:
+        return ("palette", tuple(c), self._span(meta))
+
+    @v_args(meta=True)
+    def instruments(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("instruments", self._text(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def intensity(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("intensity", self._number(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def cue(self, meta: Meta, c: list[Any]) -> ir.MusicCue:
+        props = self._props(c[2:], "this cue")
+        return ir.MusicCue(at=self._time(c[0]), description=self._text(c[1]), span=self._span(meta), **props)
+
+    @v_args(meta=True)
+    def music_cues(self, meta: Meta, c: list[ir.MusicCue]) -> tuple[str, Any, Span]:
+        return ("music", ir.Music(cues=tuple(c), span=self._span(meta)), self._span(meta))
+
+    @v_args(meta=True)
+    def music_file(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("music", ir.Music(file=self._text(c[0]), span=self._span(meta)), self._span(meta))
+
+    def _card(self, kind: str, meta: Meta, c: list[Token]) -> ir.Card:
+        return ir.Card(kind=kind, duration=self._time(c[0]), lines=tuple(self._text(t) for t in c[1:]),
+                       span=self._span(meta))
+
+    @v_args(meta=True)
+    def title_card(self, meta: Meta, c: list[Token]) -> ir.Card:
+        return self._card("title", meta, c)
+
+    @v_args(meta=True)
+    def credits_card(self, meta: Meta, c: list[Token]) -> ir.Card:
+        return self._card("credits", meta, c)
+
+    # -- shots, scenes, narration
+    @v_args(meta=True)
+    def camera(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("camera", self._name(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def light(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("light", self._text(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def mood(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("mood", self._text(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def clip(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("clip", self._text(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def with_(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("entities", tuple(self._name(t) for t in c), self._span(meta))
+
+    @v_args(meta=True)
+    def transition(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        duration = self._time(c[1]) if len(c) > 1 else None
+        node = ir.Transition(kind=self._name(c[0]), duration=duration, span=self._span(meta))
+        return ("transition", node, self._span(meta))
+
+    @v_args(meta=True)
+    def shot(self, meta: Meta, c: list[Any]) -> ir.Shot:
+        beats = tuple(x for x in c[2:] if isinstance(x, ir.NarrationBeat))
+        props = self._props([x for x in c[2:] if isinstance(x, tuple)], "this shot")
+        return ir.Shot(duration=self._time(c[0]), description=self._text(c[1]), beats=beats,
+                       span=self._span(meta), **props)
+
+    @v_args(meta=True)
+    def scene(self, meta: Meta, c: list[Any]) -> ir.Scene:
+        title = self._text(c[0])
+        rest = c[1:]
+        duration = self._time(rest.pop(0)) if rest and isinstance(rest[0], Token) else None
+        shots = tuple(x for x in rest if isinstance(x, ir.Shot))
+        beats = tuple(x for x in rest if isinstance(x, ir.NarrationBeat))
+        return ir.Scene(title=title, duration=duration, shots=shots, beats=beats, span=self._span(meta))
+
+    @v_args(meta=True)
+    def start_relative(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("start", ("relative", self._time(c[0])), self._span(meta))
+
+    @v_args(meta=True)
+    def start_absolute(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("start", ("absolute", self._time(c[0])), self._span(meta))
+
+    @v_args(meta=True)
+    def say_voice(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("voice", self._name(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def tone(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("tone", self._text(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def pace(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        value = self._number(c[0]) if c[0].type == "NUMBER" else self._name(c[0])
+        return ("pace", value, self._span(meta))
+
+    @v_args(meta=True)
+    def pause_after(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("pause_after", self._time(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def say(self, meta: Meta, c: list[Any]) -> ir.NarrationBeat:
+        text_token = next(x for x in c if isinstance(x, Token))
+        props = self._props([x for x in c if isinstance(x, tuple)], "this line")
+        mode, start = props.pop("start", ("after", None))
+        text = self._text(text_token)
+        parts = tuple(self._narration_parts(text))
+        return ir.NarrationBeat(text=text, parts=parts, start=start, start_mode=mode, span=self._span(meta),
+                                **props)
+
+    def _narration_parts(self, text: ir.Text) -> Iterator[ir.NarrationPart]:
+        """`[pause 0.8s]`, `[breath]` and `*emphasis*` inside a line become typed parts."""
+        pos = 0
+        for m in _MARKUP.finditer(text.value):
+            if m.start() > pos:
+                yield ir.Spoken(text=text.value[pos:m.start()])
+            pos = m.end()
+            if m.group(2) is not None:
+                yield ir.Spoken(text=m.group(2), emphasis=True)
+                continue
+            direction = m.group(1)
+            if direction.strip() == "breath":
+                yield ir.Breath()
+            elif (pm := _PAUSE.match(direction)) and self._valid_time(pm.group(1)):
+                yield ir.Pause(seconds=parse_time(pm.group(1)))
+            else:
+                self.diags.error("F0107", f"unknown direction `[{direction}]` in a narration line",
+                                 self._inner_span(text, m.start(), m.end()),
+                                 hint="write [pause 0.8s] for a pause or [breath] for a breath")
+        if pos < len(text.value):
+            yield ir.Spoken(text=text.value[pos:])
+
+    @staticmethod
+    def _valid_time(raw: str) -> bool:
+        try:
+            parse_time(raw)
+        except ValueError:
+            return False
+        return True
+
+    def _inner_span(self, text: ir.Text, start: int, end: int) -> Span:
+        """Best effort: escapes before the markup shift it, but a one-line string maps 1:1."""
+        s = text.span
+        if s.line != s.end_line:
+            return s
+        return Span(path=s.path, line=s.line, column=s.column + 1 + start, end_line=s.line,
+                    end_column=s.column + 1 + end)
+
+    # -- the film
+    def _props(self, items: list[tuple[str, Any, Span]], where: str) -> dict[str, Any]:
+        seen: dict[str, Span] = {}
+        props: dict[str, Any] = {}
+        for key, value, span in items:
+            self._once(seen, key, span, where)
+            props.setdefault(key, value)
+        return props
+
+    @v_args(meta=True)
+    def film(self, meta: Meta, c: list[Any]) -> ir.Film:
+        title = self._text(c[0])
+        items = c[1:]
+        settings = [x for x in items if isinstance(x, tuple)]
+        props = self._props(settings, "the film")
+        palette_span = next((span for key, _, span in settings if key == "palette"), None)
+        return ir.Film(
+            title=title,
+            entities=tuple(x for x in items if isinstance(x, ir.Entity)),
+            voices=tuple(x for x in items if isinstance(x, ir.Voice)),
+            sequence=tuple(x for x in items if isinstance(x, ir.Scene | ir.Card)),
+            palette_span=palette_span,
+            span=self._span(meta),
+            **props,
+        )
+
+    def start(self, c: list[ir.Film]) -> ir.Film:
+        return c[0]
+
+
+# `with` is a Python keyword: the rule is dispatched by name, so alias it.
+_with: Callable[..., Any] = Lower.with_
+setattr(Lower, "with", _with)
+
+
+def tree_of(text: str) -> Tree[Token]:
+    """The raw parse tree; `fmt` walks it to keep comments and layout decisions apart from the IR."""
+    return parser().parse(text)
