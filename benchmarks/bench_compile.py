@@ -11,10 +11,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _films import generated_film
 
-from filmc.check.rules import load
+from filmc.check import load
 from filmc.perf import run_sync
 from filmc.pipeline import compile_film
-from filmc.syntax.lower import parser
+from filmc.syntax.parser import parser
 
 
 def best(fn: object, runs: int = 3) -> float:

@@ -10,8 +10,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _films import generated_film
 
-from filmc.check.rules import check
-from filmc.syntax.lower import parse, parser
+from filmc.check import check
+from filmc.syntax import parse
+from filmc.syntax.parser import parser
 
 
 def best_of(text: str, runs: int = 3) -> float:

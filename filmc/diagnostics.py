@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Literal
 
+from filmc.codes import Code, Severity
+from filmc.errors import FilmcError
 from filmc.model import Model, Span
 
-Severity = Literal["error", "warning"]
+__all__ = ["Diagnostic", "Diagnostics", "FilmError", "Related", "Severity", "render_all", "render_text", "to_json"]
 
 
 class Related(Model):
@@ -22,15 +23,15 @@ class Diagnostic(Model):
     """One problem a filmmaker can fix, with a stable code documented in docs/diagnostics.md."""
 
     severity: Severity
-    code: str
+    code: str  # a plain "F0202" in JSON and text; filmc.codes holds its meaning
     message: str
     span: Span
     related: tuple[Related, ...] = ()
     hint: str | None = None
 
 
-class FilmError(Exception):
-    """The only exception a stage raises for a user's mistake: it carries every diagnostic found."""
+class FilmError(FilmcError):
+    """A user's mistake in a file, with every diagnostic found: one run shows them all."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
@@ -44,14 +45,15 @@ class Diagnostics:
     def __init__(self) -> None:
         self.items: list[Diagnostic] = []
 
-    def error(self, code: str, message: str, span: Span, *, hint: str | None = None,
+    def error(self, code: Code, message: str, span: Span, *, hint: str | None = None,
               related: Iterable[Related] = ()) -> None:
-        self.items.append(Diagnostic(severity="error", code=code, message=message, span=span,
+        """Takes a registry entry, not a string, so every code reported is one filmc.codes documents."""
+        self.items.append(Diagnostic(severity="error", code=code.code, message=message, span=span,
                                      hint=hint, related=tuple(related)))
 
-    def warning(self, code: str, message: str, span: Span, *, hint: str | None = None,
+    def warning(self, code: Code, message: str, span: Span, *, hint: str | None = None,
                 related: Iterable[Related] = ()) -> None:
-        self.items.append(Diagnostic(severity="warning", code=code, message=message, span=span,
+        self.items.append(Diagnostic(severity="warning", code=code.code, message=message, span=span,
                                      hint=hint, related=tuple(related)))
 
     def extend(self, diagnostics: Iterable[Diagnostic]) -> None:

@@ -1,11 +1,30 @@
-"""User-facing failures that are not about a line of the spec: profiles, keys, budgets, render jobs."""
+"""Every failure a user can cause is one of these; only the CLI turns them into exit codes.
+
+    FilmcError          a problem the user can fix, told in one paragraph
+    ├── FilmError       the spec or filmc.toml, as located diagnostics (defined in filmc.diagnostics)
+    ├── ConfigError     a profile's settings, a template, a backend plugin, a missing API key
+    ├── UsageError      a flag, a plan file or a folder that can't be used as given
+    └── BudgetError     spending without --max-cost, or over it: raised before anything is spent
+
+A render job that fails is not an exception: it is an outcome (its dependents are skipped, its
+siblings go on), and the CLI gives it an exit code of its own. Anything else that escapes a stage
+is a filmc bug, and the CLI says so.
+"""
 
 from __future__ import annotations
 
 
-class UserError(Exception):
-    """One paragraph for the user plus the exit code that says what kind of failure it was."""
+class FilmcError(Exception):
+    """A user's problem with a one-paragraph explanation that names the fix."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+
+class ConfigError(FilmcError):
+    """The profile, a template, a backend plugin or the environment can't do what was asked."""
+
+
+class UsageError(FilmcError):
+    """A command-line flag, a plan file or a folder that can't be used as given."""
+
+
+class BudgetError(FilmcError):
+    """The work would spend money without a budget, or more than it; nothing was spent."""

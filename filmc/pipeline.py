@@ -1,21 +1,25 @@
-"""The front half of the pipeline, end to end: file -> checked film -> prompts -> Plan."""
+"""The pipeline end to end: a .film file -> checked film -> prompts -> Plan, and a Plan -> assets -> outputs.
+
+The CLI calls these two functions and nothing deeper; each stage below them can be called alone.
+"""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-from filmc.backend.protocol import BackendConfig, Capabilities, Setup, discover
+from filmc.backend.protocol import AnyBackend, BackendConfig, Expander, Setup
+from filmc.backend.registry import Backends, Registry, require_env
+from filmc.check import load
 from filmc.check.resolved import CheckedFilm
-from filmc.check.rules import load
+from filmc.deliver.outputs import Manifest, slug, write_outputs
 from filmc.diagnostics import Diagnostic
-from filmc.errors import UserError
+from filmc.errors import BudgetError, UsageError
 from filmc.expand.context import (
-    Expander,
     Expansion,
+    FilmContext,
     NarrationLine,
+    ShotContext,
     Usage,
     film_context,
     music_sections,
@@ -24,108 +28,128 @@ from filmc.expand.context import (
     voice_markup,
 )
 from filmc.expand.templating import Templates
+from filmc.model import Model
 from filmc.perf import gc_paused
-from filmc.plan.planner import BackendInfo, Plan, build_plan, money
+from filmc.plan.model import BackendInfo, Plan, Spec, money
+from filmc.plan.planner import PlanBackends, build_plan
 from filmc.plan.profiles import LAYERS, Profile, load_profile
-from filmc.render.cache import Cache
-
-ASSEMBLER = BackendInfo(name="ffmpeg", version="2", model="", capabilities=Capabilities(layer="video"),
-                        price=Capabilities(layer="video").price)
-
-
-def cache_root(project_dir: Path, profile: Profile, override: Path | None) -> Path:
-    """`--cache DIR` wins, then FILMC_CACHE, then the profile's (relative to the film's folder)."""
-    if override is not None:
-        return override.resolve()
-    if env := os.environ.get("FILMC_CACHE"):
-        return Path(env).resolve()
-    return (project_dir / profile.cache_dir).resolve()
+from filmc.render import jobs, run
+from filmc.render.cache import Cache, cache_root
+from filmc.render.events import EventSink
+from filmc.render.outcome import JobOutcome
 
 
-def instantiate(profile: Profile, setup: Setup) -> dict[str, Any]:
-    """One backend object per layer (plus `file`), built by the factory its entry point names."""
-    found, _ = discover()
-    out: dict[str, Any] = {}
-    for layer in LAYERS:
-        config = profile.layer(layer)
-        try:
-            out[layer] = found[config.backend](config, setup)
-        except (ValueError, TypeError) as err:  # e.g. options = { threads = "many" }
-            raise UserError(f"the `{profile.name}` profile's {layer} backend `{config.backend}` rejected its "
-                            f"settings: {err}. Fix its options in filmc.toml (see docs/profiles.md).", 1) from None
-    out["file"] = found["file"](BackendConfig(backend="file"), setup)
-    return out
+class RenderSummary(Model):
+    outcomes: tuple[JobOutcome, ...]
+    manifest: Manifest
+    out_dir: str
+
+    @property
+    def failed(self) -> list[JobOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
 
 
-def info_of(backend: Any, config: BackendConfig) -> BackendInfo:
-    caps: Capabilities = backend.capabilities
+def build_backends(profile: Profile, project: Path, cache: Cache) -> Backends:
+    """The profile's backends, each checked against its layer as it loads (a plugin error names its entry point)."""
+    layers = {layer: profile.layer(layer) for layer in LAYERS}
+    return Registry.installed().backends(layers, Setup(project_dir=project, cache_dir=cache.root))
+
+
+def info_of(backend: AnyBackend, config: BackendConfig) -> BackendInfo:
+    """What the plan may know of a backend: its declared capabilities, with the profile's price overrides."""
+    caps = backend.capabilities
     price = caps.price.model_copy(update=config.price.model_dump(exclude_unset=True)) if config.price else caps.price
     return BackendInfo(name=backend.name, version=backend.version, model=config.model or caps.default_model,
                        capabilities=caps, price=price, options=config.options)
 
 
-def require_env(backend: Any, layer: str, profile: Profile) -> None:
-    """A missing key is one line naming the variable, before anything is sent or spent."""
-    for var in backend.capabilities.env:
-        if not os.environ.get(var):
-            raise UserError(f"{var} is not set: the `{profile.name}` profile's {layer} layer uses "
-                            f"`{backend.name}`. Export {var}, or use --profile preview to work offline.", 1)
+def plan_backends(backends: Backends, profile: Profile) -> PlanBackends:
+    return PlanBackends(file=info_of(backends.file, BackendConfig(backend=backends.file.name)),
+                        **{layer: info_of(backends.for_layer(layer), profile.layer(layer)) for layer in LAYERS})
 
 
-def check_expansion_budget(expander: Any, film: Any, todo: list[Any], templates: Templates, info: BackendInfo,
-                           max_cost: Decimal | None) -> None:
+def check_expansion_budget(expander: Expander, film: FilmContext, todo: list[ShotContext], templates: Templates,
+                           info: BackendInfo, max_cost: Decimal | None) -> None:
     """Claude costs money too: estimated before the first call, and refused without a budget that covers it."""
-    estimate_tokens = getattr(expander, "estimate_tokens", None)
-    if estimate_tokens is None:
-        return
-    tokens_in, tokens_out = estimate_tokens(film, todo, templates)
+    tokens_in, tokens_out = expander.estimate_tokens(film, todo, templates)
     usd = money((info.price.per_mtok_in * tokens_in + info.price.per_mtok_out * tokens_out) / Decimal(10**6))
     if usd <= 0:
         return
     what = f"expanding {len(todo)} prompt(s) with `{expander.name}` would spend an estimated ${usd:.2f}"
     if max_cost is None:
-        raise UserError(f"{what}; nothing is spent without a budget: pass --max-cost USD", 4)
+        raise BudgetError(f"{what}; nothing is spent without a budget: pass --max-cost USD")
     if usd > max_cost:
-        raise UserError(f"{what}, over --max-cost ${max_cost:.2f}; nothing was sent", 4)
+        raise BudgetError(f"{what}, over --max-cost ${max_cost:.2f}; nothing was sent")
 
 
-async def expand(checked: CheckedFilm, profile: Profile, backends: dict[str, Any], templates: Templates,
-                 infos: dict[str, BackendInfo], max_cost: Decimal | None = None) -> Expansion:
+async def expand(checked: CheckedFilm, profile: Profile, backends: Backends, templates: Templates,
+                 infos: PlanBackends, max_cost: Decimal | None = None) -> Expansion:
     """Prompts for every shot (cached answers cost nothing), narration markup, music sections."""
-    expander: Expander = backends["expand"]
+    expander = backends.expand
     film = film_context(checked)
     contexts = shot_contexts(checked)
     todo = [c for c in contexts if not c.shot.clip and not expander.is_cached(film, c, templates)]
     if todo:
-        require_env(expander, "expand", profile)
-        check_expansion_budget(expander, film, todo, templates, infos["expand"], max_cost)
+        require_env(expander, "expand", profile.name)
+        check_expansion_budget(expander, film, todo, templates, infos.expand, max_cost)
     prompts, usage = await expander.expand_shots(film, contexts, templates) if contexts else ([], Usage())
-    price = infos["expand"].price
+    price = infos.expand.price
     usd = (price.per_mtok_in * usage.input_tokens + price.per_mtok_out * usage.output_tokens) / Decimal(10**6)
-    dialect = backends["voice"].capabilities.markup
+    dialect = backends.voice.capabilities.markup
     lines = tuple(NarrationLine(beat=b, text=plain_text(b.parts), markup=voice_markup(b.parts, dialect))
                   for b in checked.timeline.beats)
     sections, music_prompt = music_sections(checked, templates)
-    return Expansion(expander=expander.name, model=infos["expand"].model, film=film,
+    return Expansion(expander=expander.name, model=infos.expand.model, film=film,
                      shots=tuple((c.shot.id, p) for c, p in zip(contexts, prompts, strict=True)), lines=lines,
-                     music_sections=sections, music_prompt=music_prompt, usage=usage, usd=money(usd),
-                     pending_calls=len(todo))
+                     music_sections=sections, music_prompt=music_prompt, usage=usage, usd=money(usd))
 
 
 async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: Path | None = None,
                        display: str | None = None,
                        max_cost: Decimal | None = None) -> tuple[Plan, tuple[Diagnostic, ...]]:
-    """The compile command's work; raises FilmError (spec, profile, fitting) or UserError."""
+    """The compile command's work; raises FilmError (spec, profile, fitting) or another FilmcError."""
     checked, warnings, _ = load(path, display=display)
     project = Path(checked.project_dir)
     profile = load_profile(profile_name, project)
     cache = Cache(cache_root(project, profile, cache_dir))
-    backends = instantiate(profile, Setup(project_dir=project, cache_dir=cache.root))
-    infos: dict[str, BackendInfo] = {layer: info_of(backends[layer], profile.layer(layer)) for layer in LAYERS}
-    infos["file"] = info_of(backends["file"], BackendConfig(backend="file"))
-    infos["assemble"] = ASSEMBLER
+    backends = build_backends(profile, project, cache)
+    infos = plan_backends(backends, profile)
     templates = Templates(project)
+
+    def is_cached(spec: Spec, key: str) -> bool:
+        return cache.has(spec.kind, key, jobs.suffix_of(spec))
+
     with gc_paused():  # thousands of frozen models, no cycles: the collector would only rescan them
         expansion = await expand(checked, profile, backends, templates, infos, max_cost)
-        plan = build_plan(checked, profile, infos, expansion, cache, source=display or str(path))
+        plan = build_plan(checked, profile, infos, expansion, is_cached, source=display or str(path))
     return plan, warnings
+
+
+def default_out_dir(plan: Plan) -> Path:
+    """`out/<title>/` beside the film: two films in one folder never share media or a manifest."""
+    return Path(plan.project_dir) / "out" / slug(plan.film.title)
+
+
+async def render_film(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir: Path | None = None,
+                      jobs: int = 4, force: frozenset[str] = frozenset(), max_cost: Decimal | None = None,
+                      backoff: float = 1.0) -> RenderSummary:
+    """The render command's work: refuse before any job what can't be afforded or made, run, deliver."""
+    try:
+        cache = Cache.for_plan(plan, cache_dir)
+        backends = build_backends(plan.profile, Path(plan.project_dir), cache)
+        executor = run.prepare(plan, backends, cache, events, jobs=jobs, force=force, max_cost=max_cost,
+                               backoff=backoff)
+        out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails now, not after the work
+        outcomes = await run.run(executor)
+        manifest = write_outputs(plan, outcomes, cache, out_dir)
+    except OSError as err:
+        where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        raise UsageError(f"cannot write{where}: {err.strerror or err}. Check --out, --cache and the profile's "
+                         "cache_dir.") from None
+    return RenderSummary(outcomes=tuple(outcomes.values()), manifest=manifest, out_dir=str(out_dir))
+
+
+def remaining_budget(max_cost: Decimal | None, spent: Decimal) -> Decimal | None:
+    """What expansion spent comes out of the same budget as the render."""
+    return None if max_cost is None else max(Decimal(0), max_cost - spent)
+

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FILMS = ROOT / "films"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+PLUGINS = Path(__file__).resolve().parent / "plugins"   # test backends, registered by a dist-info folder
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -16,11 +16,11 @@ from filmc.assemble import (
     Transition,
     conform_segment,
     handles,
-    join_picture,
     measure_loudness,
     measure_window_rms,
     mix_audio,
     mux,
+    render_picture,
 )
 from filmc.assemble.grade import _rgb_to_lab, grade_colors
 from filmc.assemble.media import count_frames, decode, ffmpeg_exe, grab_frame, mean_rgb, probe, run_ffmpeg
@@ -116,14 +116,14 @@ def test_join_has_exactly_the_summed_frames_in_one_h264_stream(media: Path, tmp_
             transition_in=Transition(kind="fade-to-black", frames=12),
         ),
     ]
-    conformed = _conform_all(segments, FMT, tmp_path)
+    _conform_all(segments, FMT, tmp_path)  # each segment alone (the editor's media) has its slot plus its handle
     out = tmp_path / "picture.mp4"
-    join_picture(conformed, FMT, out)
+    render_picture(segments, FMT, out, workdir=tmp_path)
     info = probe(out)
     assert count_frames(out) == decode(out).frames == 30 + 31 + 37 + 29
     assert (info.video_streams, info.audio_streams) == (1, 0)
     chunked = tmp_path / "chunked.mp4"  # two passes split at the cut, then a stream-copy concat
-    join_picture(conformed, FMT, chunked, max_inputs=2)
+    render_picture(segments, FMT, chunked, workdir=tmp_path, max_inputs=2)
     assert count_frames(chunked) == decode(chunked).frames == 30 + 31 + 37 + 29
     assert info.video is not None and (info.video.codec, info.video.width, info.video.height) == (
         "h264",
@@ -162,7 +162,7 @@ def test_transition_fills_the_head_of_the_incoming_slot(media: Path, tmp_path: P
         PictureSegment(source=media / "blue.mp4", frames=12, transition_in=Transition(kind="crossfade", frames=6)),
         PictureSegment(source=media / "red.mp4", frames=6),
     ]
-    join_picture(_conform_all(segments, fmt, tmp_path), fmt, tmp_path / "j.mp4")
+    render_picture(segments, fmt, tmp_path / "j.mp4", workdir=tmp_path)
     colors = _frame_colors(tmp_path / "j.mp4")
     assert len(colors) == 30
     assert all(r > 240 and b < 15 for r, _, b in colors[:13])  # A's slot, then xfade's first frame

@@ -215,7 +215,7 @@ def test_cache_key_follows_system_schema_and_model(cache_dir: Path) -> None:
     class Other(Model):
         prompt: str
 
-    expander = ClaudeExpander(cache_dir=cache_dir, api_key=KEY)
+    expander = ClaudeExpander(cache_dir=cache_dir, api_key=KEY, model=MODEL)
     [request] = shots("Shot D")
     key = expander.cache_key(request, ShotPrompt)
     assert key == expander.cache_key(ExpansionRequest(system=SYSTEM, user="Shot D"), ShotPrompt)
@@ -264,7 +264,7 @@ def test_identical_requests_make_one_call(fake: FakeAnthropic, cache_dir: Path) 
 
 def test_missing_api_key_is_explained(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    expander = ClaudeExpander(cache_dir=cache_dir, base_url="http://127.0.0.1:9")  # never reached
+    expander = ClaudeExpander(cache_dir=cache_dir, model=MODEL, base_url="http://127.0.0.1:9")  # never reached
     with pytest.raises(ClaudeError, match="ANTHROPIC_API_KEY is not set") as caught:
         expand(expander, shots("Shot H"))
     assert "--profile preview" in str(caught.value)

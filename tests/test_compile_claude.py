@@ -16,7 +16,7 @@ import pytest
 
 from filmc.expand.context import ShotPrompt
 from filmc.pipeline import compile_film
-from filmc.plan.planner import VideoSpec
+from filmc.plan.model import VideoSpec
 from tests.conftest import FILMS
 from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text
 
@@ -105,12 +105,10 @@ def test_max_cost_refuses_with_exit_four(fake: FakeAnthropic, tmp_path: Path) ->
 
 
 def test_claude_is_not_called_without_a_budget(fake: FakeAnthropic, tmp_path: Path) -> None:
-    from filmc.errors import UserError
+    from filmc.errors import BudgetError
 
-    with pytest.raises(UserError) as no_budget:
+    with pytest.raises(BudgetError, match="--max-cost"):
         asyncio.run(compile_film(project(tmp_path), "final", cache_dir=tmp_path / "cache"))
-    assert no_budget.value.exit_code == 4 and "--max-cost" in str(no_budget.value)
-    with pytest.raises(UserError) as too_small:
+    with pytest.raises(BudgetError, match="over --max-cost"):
         asyncio.run(compile_film(project(tmp_path), "final", cache_dir=tmp_path / "cache", max_cost=Decimal("0.001")))
-    assert too_small.value.exit_code == 4
     assert fake.requests == []  # refused before a single call

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from filmc.check.rules import load
+from filmc.check import load
 from filmc.diagnostics import FilmError, render_all
 from tests.conftest import GOLDEN, compare_golden
 

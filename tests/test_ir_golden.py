@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from filmc.check.rules import load
+from filmc.check import load
 from tests.conftest import FILMS, GOLDEN, ROOT, compare_golden
 
 
 def ir_json(film: Path) -> str:
     checked, warnings, text = load(film, display=str(film.relative_to(ROOT)))
-    from filmc.syntax.lower import parse
+    from filmc.syntax import parse
 
     tree = parse(text, str(film.relative_to(ROOT)))
     doc = {"film": tree.model_dump(mode="json"), "timeline": checked.timeline.model_dump(mode="json"),

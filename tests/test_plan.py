@@ -12,7 +12,7 @@ import pytest
 
 from filmc.diagnostics import FilmError
 from filmc.pipeline import compile_film
-from filmc.plan.planner import Plan, VideoSpec
+from filmc.plan.model import Plan, VideoSpec
 from tests.conftest import FILMS, GOLDEN, ROOT, compare_golden
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -98,12 +98,12 @@ def test_project_templates_override_file_by_file(tmp_path: Path) -> None:
 
 
 def test_a_broken_override_template_is_one_clear_error(tmp_path: Path) -> None:
-    from filmc.errors import UserError
+    from filmc.errors import ConfigError
 
     film = project_with(tmp_path, "hello.film")
     (film.parent / "templates").mkdir()
     (film.parent / "templates" / "shot.prompt.j2").write_text("{{ shot.nope }}", "utf-8")
-    with pytest.raises(UserError, match=r"template shot.prompt.j2.*nope"):
+    with pytest.raises(ConfigError, match=r"template shot.prompt.j2.*nope"):
         compile_at(film, tmp_path)
 
 
@@ -186,13 +186,15 @@ def test_cached_status_follows_the_cache(tmp_path: Path) -> None:
     plan = compile_at(FILMS / "hello.film", tmp_path)
     assert not any(j.cached for j in plan.jobs)
     from filmc.render.cache import Cache
+    from filmc.render.outcome import AssetMeta
 
     job = plan.job("voice:s01-l01")
     cache = Cache(tmp_path / "cache")
-    path = cache.path("voice", job.key)
+    path = cache.path("voice", job.key, ".wav")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"RIFF....")
-    cache.sidecar("voice", job.key).write_text(json.dumps({"size": 8}), "utf-8")
+    meta = AssetMeta(job=job.id, key=job.key, size=8, duration=1.0)
+    cache.sidecar("voice", job.key).write_text(meta.model_dump_json(), "utf-8")
     again = compile_at(FILMS / "hello.film", tmp_path)
     assert [j.id for j in again.jobs if j.cached] == ["voice:s01-l01"]
     path.write_bytes(b"RIFF")  # truncated since it was verified: not a usable cache entry

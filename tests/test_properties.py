@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from filmc.check.rules import check
+from filmc.check import check
 from filmc.diagnostics import FilmError
+from filmc.syntax import parse
 from filmc.syntax.fmt import format_text
-from filmc.syntax.lower import parse
 from tests.conftest import FILMS
 
 ENTROPY = (FILMS / "entropy.film").read_text("utf-8")

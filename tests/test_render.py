@@ -15,10 +15,9 @@ import pytest
 
 from filmc.assemble import measure_loudness, measure_window_rms
 from filmc.assemble.media import count_frames, mean_rgb, probe
-from filmc.pipeline import compile_film
-from filmc.plan.planner import Plan
-from filmc.render.events import PlainEvents
-from filmc.render.run import RenderSummary, render
+from filmc.cli.progress import PlainEvents
+from filmc.pipeline import RenderSummary, compile_film, render_film
+from filmc.plan.model import Plan
 from tests.conftest import FILMS
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -44,8 +43,8 @@ def plan_of(film: Path) -> Plan:
 
 def run(film: Path, **options: object) -> RenderSummary:
     plan = plan_of(film)
-    return asyncio.run(render(plan, out_dir=film.parent / "out", events=PlainEvents(), backoff=0.01,
-                              **options))  # type: ignore[arg-type]
+    return asyncio.run(render_film(plan, out_dir=film.parent / "out", events=PlainEvents(), backoff=0.01,
+                                   **options))  # type: ignore[arg-type]
 
 
 def statuses(summary: RenderSummary) -> dict[str, str]:
@@ -202,15 +201,13 @@ def test_a_remote_job_is_resumed_not_paid_twice(tmp_path: Path, monkeypatch: pyt
 
 
 def test_spending_needs_an_explicit_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from filmc.errors import UserError
+    from filmc.errors import BudgetError
 
     film = plugin_project(tmp_path, "remotevideo", monkeypatch)
-    with pytest.raises(UserError) as no_budget:
+    with pytest.raises(BudgetError, match="--max-cost"):
         run(film)
-    assert no_budget.value.exit_code == 4 and "--max-cost" in str(no_budget.value)
-    with pytest.raises(UserError) as too_small:
+    with pytest.raises(BudgetError, match="over --max-cost"):
         run(film, max_cost=0.1)
-    assert too_small.value.exit_code == 4
     assert not (tmp_path / ".filmc" / "cache" / "remotevideo.calls.json").exists()  # nothing was started
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from filmc.deliver.subtitles import MAX_CHARS, SubtitleCue, TimedLine, TimedWord, cues_from_lines, to_srt, to_vtt
+from filmc.backend.protocol import WordTiming
+from filmc.deliver.subtitles import MAX_CHARS, SubtitleCue, TimedLine, cues_from_lines, to_srt, to_vtt
 
 LONG = (
     "Anno 2847. L'umanità è estinta da duecento anni, e nessuno ricorda più il suono "
@@ -17,7 +18,7 @@ def _timed(text: str, start: float, pace: float = 0.06) -> TimedLine:
     words, t = [], 0.0
     for word in text.split():
         words.append(
-            TimedWord(word=word.strip(".,;:!?"), start=round(t, 3), end=round(t + pace * len(word), 3))
+            WordTiming(word=word.strip(".,;:!?"), start=round(t, 3), end=round(t + pace * len(word), 3))
         )
         t += pace * len(word) + 0.12
     return TimedLine(start=start, text=text, words=tuple(words))
@@ -155,7 +156,7 @@ def test_a_skipped_word_is_timed_between_its_neighbours() -> None:
 
 
 def test_a_skipped_word_with_no_silence_around_it_sits_at_the_next_word() -> None:
-    words = (TimedWord(word="in", start=0.0, end=0.4), TimedWord(word="time", start=0.4, end=0.9))
+    words = (WordTiming(word="in", start=0.0, end=0.4), WordTiming(word="time", start=0.4, end=0.9))
     cues = cues_from_lines([TimedLine(start=1.0, text="in the time", words=words)])
     assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 1.9, "in the time")]
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from filmc.check import check
 from filmc.check.resolved import ResolvedShot
-from filmc.check.rules import check, estimate_seconds
+from filmc.check.timeline import estimate_seconds
+from filmc.syntax import parse
 from filmc.syntax.ir import Pause, Spoken
-from filmc.syntax.lower import parse
 
 
 def resolve(body: str, fps: str = "24") -> tuple:  # type: ignore[type-arg]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from filmc.expand.context import Usage
+from filmc.files import write_text_atomic
 from filmc.keys import content_key
 from filmc.model import Model
 
@@ -78,7 +78,7 @@ class ClaudeExpander:
     def __init__(
         self,
         *,
-        model: str = "claude-sonnet-4-5",
+        model: str,
         cache_dir: Path,
         concurrency: int = 4,
         timeout: float = 120.0,
@@ -279,16 +279,9 @@ class ClaudeExpander:
             return None
 
     def _store(self, key: str, answer: Model, usage: ExpansionUsage) -> None:
-        """Written beside its final name and renamed, so a crash never leaves half an entry under a key."""
-        final = self._path(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{uuid.uuid4().hex}.part.json")
+        """Paid for once: written whole and flushed, so a crash never leaves half an entry under a key."""
         entry = {"output": answer.model_dump(mode="json"), "usage": usage.model_dump(mode="json")}
-        try:
-            tmp.write_text(json.dumps(entry, ensure_ascii=False, indent=2) + "\n", "utf-8")
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_text_atomic(self._path(key), json.dumps(entry, ensure_ascii=False, indent=2) + "\n")
 
 
 def _usage_of(message: Message) -> ExpansionUsage:

@@ -17,6 +17,7 @@ import espeakng_loader  # ships no py.typed
 import numpy as np
 import numpy.typing as npt
 
+from filmc.backend.protocol import WordTiming
 from filmc.model import Model
 
 
@@ -31,14 +32,6 @@ class Pause(Model):
     """Explicit silence the director wrote as [pause 0.8s]; rendered as exact zero samples."""
 
     seconds: float
-
-
-class WordTiming(Model):
-    """One written word and when it sounds, in seconds from the start of the output file."""
-
-    word: str
-    start: float
-    end: float
 
 
 class SpeechResult(Model):

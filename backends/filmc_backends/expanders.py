@@ -13,23 +13,12 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from filmc.backend.protocol import BackendConfig, Capabilities, Price, Setup
-from filmc.errors import UserError
+from filmc.errors import ConfigError
 from filmc.expand.context import FilmContext, ShotContext, ShotPrompt, Usage
 from filmc.expand.templating import Templates
-from filmc.keys import content_key
-from filmc.model import Model
 from filmc_backends.claude import ClaudeError, ClaudeExpander, ExpansionRequest
 
 MAX_PROMPT_CHARS = 2000
-
-
-class TemplateIdentity(Model):
-    expander: str
-    version: str
-    template: str
-    negative_template: str
-    context: ShotContext
-    style: str
 
 
 class TemplateExpander:
@@ -42,13 +31,12 @@ class TemplateExpander:
     def __init__(self, config: BackendConfig, setup: Setup) -> None:
         self.config = config
 
-    def identity(self, film: FilmContext, shot: ShotContext, templates: Templates) -> str:
-        return content_key(TemplateIdentity(
-            expander=self.name, version=self.version, template=templates.source_of("shot.prompt.j2"),
-            negative_template=templates.source_of("shot.negative.j2"), context=shot, style=film.style))
-
     def is_cached(self, film: FilmContext, shot: ShotContext, templates: Templates) -> bool:
         return True  # nothing to fetch: rendering a template costs nothing
+
+    def estimate_tokens(self, film: FilmContext, shots: Sequence[ShotContext],
+                        templates: Templates) -> tuple[int, int]:
+        return 0, 0
 
     async def expand_shots(self, film: FilmContext, shots: Sequence[ShotContext],
                            templates: Templates) -> tuple[list[ShotPrompt], Usage]:
@@ -61,11 +49,10 @@ class TemplateExpander:
                 out.append(ShotPrompt(prompt=prompt, negative=templates.render("shot.negative.j2", **values)))
             except ValidationError as err:
                 problem = err.errors()[0]
-                raise UserError(f"shot {ctx.shot.id}: the prompt templates made an unusable prompt "
+                raise ConfigError(f"shot {ctx.shot.id}: the prompt templates made an unusable prompt "
                                 f"({'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}); check "
-                                "templates/shot.prompt.j2 and shot.negative.j2", 1) from None
+                                "templates/shot.prompt.j2 and shot.negative.j2") from None
         return out, Usage()
-
 
 
 class ClaudeShotExpander:
@@ -92,9 +79,6 @@ class ClaudeShotExpander:
                                 camera=shot.camera, previous=shot.previous, next=shot.next)
         return ExpansionRequest(system=system, user=user)
 
-    def identity(self, film: FilmContext, shot: ShotContext, templates: Templates) -> str:
-        return self.client.cache_key(self.request(film, shot, templates), ShotPrompt)
-
     def is_cached(self, film: FilmContext, shot: ShotContext, templates: Templates) -> bool:
         return self.client.is_cached(self.request(film, shot, templates), ShotPrompt)
 
@@ -110,5 +94,5 @@ class ClaudeShotExpander:
         try:
             answers, used = await self.client.expand_all(requests, ShotPrompt)
         except ClaudeError as err:
-            raise UserError(str(err), 1) from None
+            raise ConfigError(str(err)) from None
         return answers, used

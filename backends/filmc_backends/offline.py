@@ -7,7 +7,6 @@ CPU-bound and synchronous, so they run in worker threads while the executor sche
 from __future__ import annotations
 
 import asyncio
-from fractions import Fraction
 from pathlib import Path
 
 from filmc.backend.protocol import (
@@ -20,10 +19,12 @@ from filmc.backend.protocol import (
     VideoRequest,
     VoiceRequest,
     VoiceResult,
-    WordTime,
 )
+from filmc.files import file_digest
+from filmc.syntax.ir import BREATH_SECONDS, Breath, Spoken
+from filmc_backends import espeak_engine as espeak
 from filmc_backends.animatic_engine import AnimaticClip, render_animatic
-from filmc_backends.espeak_engine import Pause, Spoken, synthesize
+from filmc_backends.espeak_engine import synthesize
 from filmc_backends.synth_engine import ScoreSection, render_score
 
 
@@ -82,26 +83,20 @@ class EspeakBackend:
         return self.pitch
 
     async def render(self, request: VoiceRequest, out: Path, ctx: RenderContext) -> VoiceResult:
-        parts: list[Spoken | Pause] = []
+        parts: list[espeak.Spoken | espeak.Pause] = []
         for part in request.parts:
-            if part["kind"] == "spoken" and str(part["text"]).strip():
-                parts.append(Spoken(text=str(part["text"]).strip(), emphasis=bool(part.get("emphasis"))))
-            elif part["kind"] == "pause":
-                parts.append(Pause(seconds=_seconds(part["seconds"])))
-            elif part["kind"] == "breath":
-                parts.append(Pause(seconds=0.35))
+            if isinstance(part, Spoken):
+                if part.text.strip():
+                    parts.append(espeak.Spoken(text=part.text.strip(), emphasis=part.emphasis))
+            else:  # a pause, or a breath: a scratch voice can't breathe, so it keeps the breath's length silent
+                seconds = BREATH_SECONDS if isinstance(part, Breath) else part.seconds
+                parts.append(espeak.Pause(seconds=float(seconds)))
         try:
             result = await asyncio.to_thread(synthesize, parts, request.language, out, pace=request.pace,
                                              pitch=self.pitch_for(request.tone), voice_variant=self.variant)
         except ValueError as err:
             raise BackendError(str(err)) from None
-        words = tuple(WordTime(word=w.word, start=w.start, end=w.end) for w in result.words)
-        return VoiceResult(duration=result.duration, words=words)
-
-
-def _seconds(value: object) -> float:
-    """Narration parts carry pauses as exact fractions ("4/5") once dumped to JSON."""
-    return float(Fraction(str(value)))
+        return VoiceResult(duration=result.duration, words=result.words)
 
 
 class SynthBackend:
@@ -126,7 +121,7 @@ class FileBackend:
 
     name = "file"
     version = "1"
-    capabilities = Capabilities(layer="video")
+    capabilities = Capabilities(layer="any")
 
     def __init__(self, config: BackendConfig, setup: Setup) -> None:
         self.project_dir = setup.project_dir
@@ -144,7 +139,6 @@ class FileBackend:
         import shutil
 
         from filmc.assemble.media import MediaError, probe
-        from filmc.render.cache import file_digest
 
         src = self.source(request.source_file)
         if await asyncio.to_thread(file_digest, src) != request.source_digest:

@@ -21,7 +21,6 @@ from filmc.assemble.audio import (
 from filmc.assemble.grade import write_lut
 from filmc.assemble.media import MediaError, probe, run_ffmpeg
 from filmc.assemble.video import (
-    ASSEMBLE_VIDEO_VERSION,
     Card,
     Format,
     PictureSegment,
@@ -29,13 +28,11 @@ from filmc.assemble.video import (
     check_timeline,
     conform_segment,
     handles,
-    join_picture,
     render_picture,
     x264_args,
 )
 
 __all__ = [
-    "ASSEMBLE_VIDEO_VERSION",
     "SAMPLE_RATE",
     "Card",
     "Format",
@@ -46,7 +43,6 @@ __all__ = [
     "check_timeline",
     "conform_segment",
     "handles",
-    "join_picture",
     "measure_loudness",
     "measure_window_rms",
     "mix_audio",

@@ -29,8 +29,6 @@ XFADE: dict[str, str] = {
     "wipe-left": "wipeleft",
     "wipe-right": "wiperight",
 }
-# Part of every cache key of a conformed segment or a joined picture: bump it when the pixels change.
-ASSEMBLE_VIDEO_VERSION = "filmc-video/1"
 # One pass encodes every frame of the film once: veryfast keeps a 2-minute 720p film near real time on two
 # cores at a quality that survives review; a finishing editor re-renders from the OTIO timeline anyway.
 X264_PRESET = "veryfast"
@@ -220,30 +218,6 @@ def _chunks(segments: Sequence[PictureSegment], max_inputs: int) -> list[range]:
             chunks.append(range(start, index))
             start = index
     return [*chunks, range(start, len(segments))]
-
-
-def _join_once(conformed: Sequence[tuple[Path, PictureSegment]], fmt: Format, out: Path) -> None:
-    """One ffmpeg pass over every input: decode, blend and encode the frames once."""
-    inputs: list[str] = []
-    for path, _ in conformed:
-        inputs += ["-threads", "1", "-i", str(path)]   # every decoder stays open for the whole pass: keep each small
-    run_ffmpeg([*inputs, "-filter_complex", join_graph([seg for _, seg in conformed], fmt), "-map", "[out]",
-                *x264_args(fmt), str(out)])
-
-
-def join_picture(
-    conformed: Sequence[tuple[Path, PictureSegment]], fmt: Format, out: Path, *, max_inputs: int = 16
-) -> None:
-    """Join conformed segments into a video-only H.264 MP4 of exactly the summed slot frames.
-
-    Up to `max_inputs` segments go through one ffmpeg pass. A longer film is joined in chunks split
-    at cuts, each encoded once with the same settings, then concatenated by stream copy: the frames
-    are encoded once either way, and memory stays bounded (each open 720p decoder costs ~25 MB).
-    """
-    segments = [seg for _, seg in conformed]
-    if not segments:
-        raise ValueError("join_picture needs at least one segment")
-    _in_chunks(segments, out, max_inputs, lambda chunk, part: _join_once([conformed[i] for i in chunk], fmt, part))
 
 
 def _in_chunks(segments: Sequence[PictureSegment], out: Path, max_inputs: int,

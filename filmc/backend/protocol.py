@@ -1,22 +1,28 @@
-"""Backends: one small protocol per layer, typed capabilities, discovery through entry points.
+"""What a backend is: one small protocol per layer, the requests it takes and the capabilities it declares.
 
 No stage above this module knows a provider's name, clip lengths or sizes: the plan asks the
 backend's declared capabilities, so a provider can vanish (as Sora's API did) without touching them.
+A plugin author reads this module and `filmc.backend.registry`, and nothing else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from filmc.expand.context import FilmContext, MusicSection, ShotContext, ShotPrompt, Usage
 from filmc.model import Model
+from filmc.syntax.ir import NarrationPart
+
+if TYPE_CHECKING:
+    from filmc.expand.templating import Templates
 
 Layer = Literal["expand", "video", "voice", "music"]
+MEDIA_LAYERS: tuple[Layer, ...] = ("video", "voice", "music")
 OptionValue = str | int | float | bool
 
 
@@ -31,9 +37,9 @@ class Price(Model):
 
 
 class Capabilities(Model):
-    """What a backend can make; `None` means no limit of that kind."""
+    """What a backend can make; `None` means no limit of that kind. Impossible declarations fail at load."""
 
-    layer: Layer
+    layer: Layer | Literal["any"]                     # "any": a source for every media layer (`file`)
     clip_seconds: tuple[float, ...] | None = None     # allowed clip lengths (video)
     max_seconds: float | None = None                   # longest clip or track
     frame_sizes: tuple[tuple[int, int], ...] | None = None
@@ -48,6 +54,24 @@ class Capabilities(Model):
     draws_text: bool = False       # the picture shows heading/caption (previz): they belong in its key
     renders: bool = True           # False: can be planned and priced, cannot make assets in this version
 
+    @model_validator(mode="after")
+    def _possible(self) -> Capabilities:
+        """A declaration no shot could ever satisfy is the plugin's bug: say so when it loads, not mid-render."""
+        if self.clip_seconds is not None and (not self.clip_seconds or min(self.clip_seconds) <= 0):
+            raise ValueError("clip_seconds must list at least one positive length (or be None for any)")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError("max_seconds must be positive (or None for no limit)")
+        if self.frame_sizes is not None and (not self.frame_sizes or any(w <= 0 or h <= 0 or w % 2 or h % 2
+                                                                         for w, h in self.frame_sizes)):
+            raise ValueError("frame_sizes must list positive, even sizes (or be None for any)")
+        if self.languages is not None and not self.languages:
+            raise ValueError("languages must list at least one language (or be None for any)")
+        if self.max_prompt_chars is not None and self.max_prompt_chars <= 0:
+            raise ValueError("max_prompt_chars must be positive (or None for no limit)")
+        if self.models and self.default_model and self.default_model not in self.models:
+            raise ValueError(f"default_model {self.default_model!r} is not one of its models {self.models}")
+        return self
+
 
 class BackendConfig(Model):
     """A profile's settings for one layer: the backend's name, model and free-form options."""
@@ -58,6 +82,13 @@ class BackendConfig(Model):
     timeout: float = 900.0
     options: dict[str, OptionValue] = Field(default_factory=dict)
     price: Price | None = None
+
+
+class Setup(Model):
+    """What a factory may know about where it runs: the project and its cache, nothing else."""
+
+    project_dir: Path
+    cache_dir: Path
 
 
 class VideoRequest(Model):
@@ -82,18 +113,20 @@ class VideoRequest(Model):
     seed: int = 0
 
 
-class WordTime(Model):
+class WordTiming(Model):
+    """A spoken word; times in seconds from the start of its line. Voices give them, subtitles use them."""
+
     word: str
     start: float
     end: float
 
 
 class VoiceRequest(Model):
-    """One narration line: the plain text for subtitles and the marked-up text for the service."""
+    """One narration line: the plain text for subtitles, the marked-up text and the parts for the voice."""
 
     text: str
     markup: str
-    parts: tuple[dict[str, Any], ...] = ()   # typed narration parts, dumped (speech, pause, breath)
+    parts: tuple[NarrationPart, ...] = ()   # speech, pauses and breaths, for voices that take no markup
     language: str
     voice: str
     voice_description: str = ""
@@ -105,16 +138,7 @@ class VoiceRequest(Model):
 
 class VoiceResult(Model):
     duration: float
-    words: tuple[WordTime, ...] = ()
-
-
-class MusicSection(Model):
-    start: float
-    end: float
-    description: str
-    instruments: str = ""
-    intensity: float = 0.5
-    prompt: str = ""
+    words: tuple[WordTiming, ...] = ()
 
 
 class MusicRequest(Model):
@@ -135,10 +159,18 @@ class RenderContext(Model):
     known_remote_id: str | None = None
 
 
+class BackendError(Exception):
+    """A backend's one-paragraph failure; `transient` ones are retried with backoff."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 @runtime_checkable
 class VideoBackend(Protocol):
     name: str
-    version: str
+    version: str                     # part of every content key this backend produces
     capabilities: Capabilities
 
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None: ...
@@ -162,40 +194,39 @@ class MusicBackend(Protocol):
     async def render(self, request: MusicRequest, out: Path, ctx: RenderContext) -> None: ...
 
 
+@runtime_checkable
+class SourceBackend(Protocol):
+    """Serves every media layer from files the user supplies (`capabilities.layer == "any"`)."""
+
+    name: str
+    version: str
+    capabilities: Capabilities
+
+    async def render(self, request: VideoRequest | VoiceRequest | MusicRequest, out: Path,
+                     ctx: RenderContext) -> VoiceResult | None: ...
+
+
+@runtime_checkable
+class Expander(Protocol):
+    """Writes each shot's prompt. Answers it has already paid for are cached, so `is_cached` shots cost nothing."""
+
+    name: str
+    version: str
+    capabilities: Capabilities
+
+    def is_cached(self, film: FilmContext, shot: ShotContext, templates: Templates) -> bool: ...
+
+    def estimate_tokens(self, film: FilmContext, shots: Sequence[ShotContext],
+                        templates: Templates) -> tuple[int, int]:
+        """Tokens in and out the uncached shots would use, before any call: the budget is checked on it."""
+        ...
+
+    async def expand_shots(self, film: FilmContext, shots: Sequence[ShotContext],
+                           templates: Templates) -> tuple[list[ShotPrompt], Usage]: ...
+
+
+MediaBackend = VideoBackend | VoiceBackend | MusicBackend | SourceBackend
+AnyBackend = MediaBackend | Expander
+
 # A backend class (or any callable) taking the profile's settings for its layer and where it runs.
-BackendFactory = Callable[["BackendConfig", "Setup"], Any]
-
-
-def discover() -> tuple[dict[str, BackendFactory], list[str]]:
-    """Built-ins come through the `filmc.backends` entry points too, so no plugin is second class."""
-    found: dict[str, BackendFactory] = {}
-    problems: list[str] = []
-    for ep in entry_points(group="filmc.backends"):
-        try:
-            found[ep.name] = ep.load()
-        except Exception as err:  # shown to the user by name, never skipped in silence
-            problems.append(f"backend `{ep.name}` ({ep.value}) failed to load: {err}")
-    return found, problems
-
-
-class BackendError(Exception):
-    """A backend's one-paragraph failure; `transient` ones are retried with backoff."""
-
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-def fit_clip_seconds(needed: float, allowed: Sequence[float] | None, max_seconds: float | None) -> float | None:
-    """The smallest allowed length that covers the shot (trimmed later), or None if none can."""
-    if allowed is None:
-        return needed if max_seconds is None or needed <= max_seconds + 1e-9 else None
-    fitting = [a for a in sorted(allowed) if a + 1e-9 >= needed]
-    return fitting[0] if fitting else None
-
-
-class Setup(Model):
-    """What a factory may know about where it runs: the project and its cache, nothing else."""
-
-    project_dir: Path
-    cache_dir: Path
+BackendFactory = Callable[[BackendConfig, Setup], object]

@@ -6,18 +6,41 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
+from filmc.errors import BudgetError, FilmcError, UsageError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_JOB, EXIT_BUDGET, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+
+
+class ExitCode(IntEnum):
+    """What `filmc`'s exit status means; `--help` and the README list the same numbers."""
+
+    OK = 0
+    SPEC = 1          # the spec, filmc.toml, a template, a backend plugin or a missing key
+    USAGE = 2         # a flag, a plan file or a folder that can't be used as given (click's own usage errors too)
+    JOB_FAILED = 3    # a render job failed; the others are finished and cached
+    BUDGET = 4        # refused by --max-cost (or spending without one): nothing was spent
+    INTERNAL = 70     # a filmc bug (EX_SOFTWARE)
+    INTERRUPTED = 130  # Ctrl-C: finished assets are kept
+
+
+def exit_code_of(err: FilmcError) -> ExitCode:
+    """The one mapping from the stages' exceptions to exit codes."""
+    if isinstance(err, UsageError):
+        return ExitCode.USAGE
+    if isinstance(err, BudgetError):
+        return ExitCode.BUDGET
+    return ExitCode.SPEC   # FilmError, ConfigError
 
 
 
-def fail(message: str, code: int) -> NoReturn:
+def fail(message: str, code: ExitCode) -> NoReturn:
     """A one-paragraph message and an exit code; the user never sees a traceback."""
     from filmc.cli.ui import console
 
@@ -31,24 +54,24 @@ def guarded(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from filmc.diagnostics import FilmError
-        from filmc.errors import UserError
 
         try:
             return fn(*args, **kwargs)
         except FilmError as err:
             report(err, kwargs.get("output_format", "text"))
-            sys.exit(EXIT_SPEC)
-        except UserError as err:
-            fail(str(err), err.exit_code)
+            sys.exit(ExitCode.SPEC)
+        except FilmcError as err:
+            fail(str(err), exit_code_of(err))
         except KeyboardInterrupt:
-            fail("interrupted; finished assets are kept, run the same command again to continue", 130)
+            fail("interrupted; finished assets are kept, run the same command again to continue",
+                 ExitCode.INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as err:
             if os.environ.get("FILMC_DEBUG"):
                 raise
             fail(f"internal error ({type(err).__name__}: {err}). This is a filmc bug; re-run with "
-                 "FILMC_DEBUG=1 for the traceback and report it.", EXIT_INTERNAL)
+                 "FILMC_DEBUG=1 for the traceback and report it.", ExitCode.INTERNAL)
 
     return wrapper  # type: ignore[return-value]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from filmc import __version__
-from filmc.cli.common import EXIT_OK, EXIT_SPEC, format_option, guarded, report, sources_for
+from filmc.cli.common import ExitCode, format_option, guarded, report, sources_for
 
 EXAMPLES = """
 \b
@@ -19,6 +19,7 @@ Examples:
   filmc compile --json films/entropy.film > plan.json
   filmc render films/entropy.film         make the film offline (animatic, scratch voice, temp score)
   filmc render plan.json --profile final --max-cost 25
+  filmc explain F0202                     what a diagnostic code means, with an example and the fix
 \b
 Exit codes: 0 ok, 1 spec or profile error, 2 usage error, 3 a render job failed,
 4 refused by --max-cost, 70 internal error (a filmc bug: please report it).
@@ -52,7 +53,7 @@ def check(files: tuple[Path, ...], strict: bool, profile_name: str | None, outpu
       filmc check films/entropy.film
       filmc check --profile final films/entropy.film
     """
-    from filmc.check.rules import load
+    from filmc.check import load
     from filmc.cli.ui import console, print_diagnostics
     from filmc.diagnostics import Diagnostic, FilmError, to_json
 
@@ -77,7 +78,7 @@ def check(files: tuple[Path, ...], strict: bool, profile_name: str | None, outpu
         print_diagnostics(found, sources_for(found))
     else:
         console().print(f"[green]ok[/]: {len(files)} film(s) checked, no problems")
-    sys.exit(EXIT_SPEC if failed else EXIT_OK)
+    sys.exit(ExitCode.SPEC if failed else ExitCode.OK)
 
 
 @main.command()
@@ -93,24 +94,21 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
       filmc fmt films/*.film
       filmc fmt --check films/entropy.film    # in CI
     """
+    from filmc.check.loader import read_source
     from filmc.cli.ui import console
     from filmc.diagnostics import FilmError
-    from filmc.errors import UserError
-    from filmc.render.cache import write_text_atomic
+    from filmc.files import write_text_atomic
     from filmc.syntax.fmt import format_text
 
     out = console(stderr=True)
     changed = 0
     for path in files:
         try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise UserError(f"cannot read {path}: {err}", EXIT_SPEC) from None
-        try:
+            text = read_source(path, str(path))
             pretty = format_text(text, str(path))
         except FilmError as err:
             report(err, output_format)
-            sys.exit(EXIT_SPEC)
+            sys.exit(ExitCode.SPEC)
         if pretty != text:
             changed += 1
             if check_only:
@@ -119,9 +117,36 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
                 write_text_atomic(path, pretty)
                 out.print(f"reformatted {path}")
     if check_only and changed:
-        sys.exit(EXIT_SPEC)
+        sys.exit(ExitCode.SPEC)
     verb = "would be reformatted" if check_only else "reformatted"
     out.print(f"{len(files)} file(s), {changed} {verb}")
+
+
+@main.command()
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    """Explain a diagnostic code (F0202 or f0202); with no code, list every code.
+
+    \b
+    Example:
+      filmc explain F0202
+    """
+    import difflib
+
+    from filmc import codes
+
+    if code is None:
+        for known in codes.ALL.values():
+            click.echo(f"{known.code}  {known.severity:<7}  {known.title}")
+        return
+    entry = codes.lookup(code)
+    if entry is None:
+        typed = code.strip().upper()
+        swapped = [known for known in codes.ALL if sorted(known) == sorted(typed)]  # F0220 for F0202
+        near = swapped or difflib.get_close_matches(typed, list(codes.ALL), n=1, cutoff=0.6)
+        hint = f"did you mean `{near[0]}`?" if near else "`filmc explain` lists every code"
+        raise click.BadParameter(f"`{code}` is not a filmc diagnostic code; {hint}", param_hint="CODE")
+    click.echo(f"{entry.severity}[{entry.code}]: {entry.title}\n\n{entry.explanation}\n\nMore: {entry.docs}")
 
 
 def _register_later_commands() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from filmc.check.resolved import ResolvedShot
-from filmc.plan.planner import MusicSpec, Plan, VideoSpec, VoiceSpec
+from filmc.plan.model import MusicSpec, Plan, VideoSpec, VoiceSpec
 from filmc.timecode import format_clock
 
 if TYPE_CHECKING:
@@ -35,26 +35,23 @@ def print_plan(plan: Plan, out: Console, *, full: bool = False) -> None:
                     ("backend", {"no_wrap": True}), ("prompt", {"ratio": 1, "min_width": 20, **wrap}),
                     ("est.", {"justify": "right", "no_wrap": True}), ("✓", {"justify": "center"})):
         table.add_column(col, **kw)
-    for job in plan.jobs:
-        if not isinstance(job.spec, VideoSpec):
-            continue
-        shot = shots[job.spec.shot_id]
-        prompt = job.spec.request.prompt if full else _excerpt(job.spec.request.prompt, 70)
+    for job, video in plan.specs(VideoSpec):
+        shot = shots[video.shot_id]
+        prompt = video.request.prompt if full else _excerpt(video.request.prompt, 70)
         table.add_row(escape(shot.scene_title), shot.id, format_clock(shot.start),
-                      f"{job.backend} {job.spec.request.seconds:g}s", escape(prompt), f"${job.estimated_usd:.2f}",
+                      f"{job.backend} {video.request.seconds:g}s", escape(prompt), f"${job.estimated_usd:.2f}",
                       _tick(job.cached))
     out.print(table)
     lines = Table(title="Narration", expand=True)
     for col in ("line", "at", "text", "direction", "est.", "✓"):
         lines.add_column(col, ratio=1 if col in ("text", "direction") else None,
                          justify="center" if col == "✓" else "left", no_wrap=col not in ("text", "direction"))
-    for job in plan.jobs:
-        if isinstance(job.spec, VoiceSpec):
-            req = job.spec.request
-            direction = ", ".join(x for x in (req.tone, f"pace {req.pace:g}" if req.pace != 1 else "") if x)
-            text = req.markup if full else _excerpt(req.text, 60)
-            lines.add_row(job.spec.beat_id, format_clock(job.spec.start), escape(text), escape(direction),
-                          f"{job.seconds:.1f}s", _tick(job.cached))
+    for job, voice in plan.specs(VoiceSpec):
+        req = voice.request
+        direction = ", ".join(x for x in (req.tone, f"pace {req.pace:g}" if req.pace != 1 else "") if x)
+        text = req.markup if full else _excerpt(req.text, 60)
+        lines.add_row(voice.beat_id, format_clock(voice.start), escape(text), escape(direction),
+                      f"{job.seconds:.1f}s", _tick(job.cached))
     out.print(lines)
     print_music(plan, out)
     print_totals(plan, out)
@@ -63,11 +60,12 @@ def print_plan(plan: Plan, out: Console, *, full: bool = False) -> None:
 def print_music(plan: Plan, out: Console) -> None:
     from rich.markup import escape
 
-    music = next((j for j in plan.jobs if isinstance(j.spec, MusicSpec)), None)
-    if music is None or not isinstance(music.spec, MusicSpec):
+    scores = plan.specs(MusicSpec)
+    if not scores:
         out.print("Music: none")
         return
-    req = music.spec.request
+    music, spec = scores[0]
+    req = spec.request
     if req.source_file:
         out.print(f"Music: file {escape(req.source_file)} {_tick(music.cached)}")
         return

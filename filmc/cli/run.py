@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from filmc.cli.common import EXIT_BUDGET, EXIT_JOB, MONEY, guarded
+from filmc.cli.common import MONEY, ExitCode, format_option, guarded
 from filmc.perf import run_sync
 
 profile_option = click.option("--profile", "-p", "profile_name", default="preview", show_default=True,
@@ -17,7 +17,6 @@ profile_option = click.option("--profile", "-p", "profile_name", default="previe
                               "services), or one defined in filmc.toml.")
 cache_option = click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                             help="Cache folder (default: .filmc/cache beside the film, or $FILMC_CACHE).")
-from filmc.cli.common import format_option  # noqa: E402
 
 
 @click.command("compile")
@@ -45,7 +44,7 @@ def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, ma
       filmc compile --profile final --json films/entropy.film > plan.json
     """
     from filmc.cli.ui import console, print_diagnostics
-    from filmc.errors import UserError
+    from filmc.errors import BudgetError
     from filmc.pipeline import compile_film
 
     plan, warnings = run_sync(compile_film(film, profile_name, cache_dir=cache_dir, display=str(film),
@@ -61,15 +60,15 @@ def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, ma
 
         print_plan(plan, console(), full=full)
     if max_cost is not None and plan.estimated_usd > max_cost:
-        raise UserError(f"the uncached jobs are estimated at ${plan.estimated_usd:.2f}, over --max-cost "
-                        f"${max_cost:.2f}", EXIT_BUDGET)
+        raise BudgetError(f"the uncached jobs are estimated at ${plan.estimated_usd:.2f}, over --max-cost "
+                          f"${max_cost:.2f}")
 
 
 @click.command("schema")
 @click.argument("what", type=click.Choice(["plan"]), default="plan")
 def schema_command(what: str) -> None:
     """Print the JSON Schema of the Plan (also in docs/plan.schema.json)."""
-    from filmc.plan.planner import Plan
+    from filmc.plan.model import Plan
 
     click.echo(json.dumps(Plan.model_json_schema(), indent=1, sort_keys=True))
 
@@ -106,23 +105,19 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
       filmc compile --profile final --json films/entropy.film > plan.json
       filmc render plan.json --max-cost 25
     """
-    from filmc.render.events import make_sink
-    from filmc.render.run import load_plan, render
+    from filmc.cli.progress import make_sink
+    from filmc.pipeline import compile_film, default_out_dir, remaining_budget, render_film
+    from filmc.plan.verify import load_plan
 
     if source.suffix == ".json":
         plan = load_plan(source)
     else:
-        from filmc.pipeline import compile_film
-
         plan, _ = run_sync(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source),
-                                           max_cost=max_cost))
-        if max_cost is not None:  # what expansion spent comes out of the same budget
-            max_cost = max(Decimal(0), max_cost - plan.expansion.usd)
-    from filmc.deliver.outputs import slug
-
-    target = out_dir or Path(plan.project_dir) / "out" / slug(plan.film.title)  # one folder per film
-    summary = run_sync(render(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
-                                 force=frozenset(force), max_cost=max_cost))
+                                        max_cost=max_cost))
+        max_cost = remaining_budget(max_cost, plan.expansion.usd)
+    target = out_dir or default_out_dir(plan)
+    summary = run_sync(render_film(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
+                                   force=frozenset(force), max_cost=max_cost))
     if as_json:
         click.echo(json.dumps({"event": "finished", **summary.manifest.qa.model_dump(mode="json"),
                                "outputs": {k: str(target / v) for k, v in summary.manifest.outputs.items()}}))
@@ -132,4 +127,4 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
 
         print_report(summary, console())
     if summary.failed:
-        sys.exit(EXIT_JOB)
+        sys.exit(ExitCode.JOB_FAILED)

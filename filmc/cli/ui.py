@@ -53,3 +53,5 @@ def print_diagnostics(diags: Sequence[Diagnostic], sources: dict[str, str]) -> N
     errors = sum(d.severity == "error" for d in diags)
     summary = f"{errors} error(s), {len(diags) - errors} warning(s)"
     out.print(f"[bold red]{summary}[/]" if errors else f"[yellow]{summary}[/]" if diags else summary)
+    if diags:
+        out.print(f"[dim]For more about a code, try `filmc explain {diags[0].code}`.[/]")

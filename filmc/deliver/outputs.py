@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from filmc import __version__
-from filmc.assemble import NarrationPlacement, conform_segment, handles
+from filmc.assemble import Format, NarrationPlacement, PictureSegment, conform_segment, handles
 from filmc.assemble.media import count_frames
-from filmc.deliver.subtitles import TimedLine, TimedWord, cues_from_lines, to_srt, to_vtt
+from filmc.deliver.subtitles import TimedLine, cues_from_lines, to_srt, to_vtt
 from filmc.deliver.timeline import ExportClip
+from filmc.files import place, write_atomic, write_text_atomic
 from filmc.keys import content_key
 from filmc.model import Model
-from filmc.plan.planner import Job, PictureSpec, Plan, VideoSpec, VoiceSpec
+from filmc.plan.model import Job, PictureSpec, Plan, VideoSpec, VoiceSpec
 from filmc.render.assembly import format_of, segments_of
-from filmc.render.cache import Cache, write_text_atomic
-from filmc.render.executor import AssetMeta, JobOutcome
+from filmc.render.cache import Cache
+from filmc.render.jobs import kind_of, suffix_of
+from filmc.render.outcome import AssetMeta, JobOutcome
 
 
 class Overrun(Model):
@@ -80,26 +81,11 @@ def slug(title: str) -> str:
     return re.sub(r"[\W_]+", "-", title.lower()).strip("-") or "film"
 
 
-def place(src: Path, dst: Path) -> None:
-    """A hard link where possible (no copy of a big file), a copy elsewhere; always whole."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-
-
-def subtitles(plan: Plan, outcomes: dict[str, JobOutcome], metas: dict[str, AssetMeta]) -> tuple[str, str]:
-    lines = []
-    for job in plan.jobs:
-        if isinstance(job.spec, VoiceSpec) and job.id in metas:
-            words = tuple(TimedWord(word=str(w["word"]), start=float(w["start"]), end=float(w["end"]))
-                          for w in metas[job.id].words)
-            lines.append(TimedLine(start=job.spec.start, text=job.spec.request.text, words=words,
-                                   duration=metas[job.id].duration))
+def subtitles(plan: Plan, metas: Mapping[str, AssetMeta]) -> tuple[str, str]:
+    """Cues from each spoken line's word timings, on the film's clock."""
+    lines = [TimedLine(start=spec.start, text=spec.request.text, words=metas[job.id].words,
+                       duration=metas[job.id].duration)
+             for job, spec in plan.specs(VoiceSpec) if job.id in metas]
     cues = cues_from_lines(lines, end=plan.film.timeline.duration)  # the film ends: so do its subtitles
     return to_srt(cues), to_vtt(cues)
 
@@ -115,35 +101,34 @@ def overruns(plan: Plan, metas: dict[str, AssetMeta]) -> tuple[Overrun, ...]:
 
 
 def manifest_asset(job: Job, outcome: JobOutcome, meta: AssetMeta | None) -> ManifestAsset:
-    prompt = job.spec.request.prompt if isinstance(job.spec, VideoSpec) else None
-    parameters = job.spec.model_dump(mode="json", exclude={"request": {"prompt"}})
+    prompt = kind_of(job.spec).prompt(job.spec)
+    parameters = job.spec.model_dump(mode="json", exclude={"request": {"prompt"}} if prompt else None)
     return ManifestAsset(job=job.id, kind=job.spec.kind, key=job.key, backend=job.backend, model=job.model,
                          status=outcome.status, prompt=prompt, parameters=parameters,
                          duration=meta.duration if meta else 0.0, usd=outcome.usd, seconds=outcome.seconds,
                          cache_hit=outcome.status == "cached", path=outcome.path)
 
 
-def write_outputs(plan: Plan, outcomes: dict[str, JobOutcome], cache: Cache, out_dir: Path) -> Manifest:
+def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, out_dir: Path) -> Manifest:
     """Place the film and its sidecars; measure it; write the manifest last (it lists what was written)."""
-    from filmc.render.executor import load_meta
-
     name = slug(plan.film.title)
-    metas = {j.id: load_meta(cache, j) for j in plan.jobs if outcomes[j.id].status in ("made", "cached")}
+    metas = {j.id: meta for j in plan.jobs if outcomes[j.id].usable
+             and (meta := cache.meta(j.spec.kind, j.key, suffix_of(j.spec))) is not None}
     written: dict[str, str] = {}
     film = out_dir / f"{name}.mp4"
     mux = outcomes.get("mux")
     qa_extra: dict[str, Any] = {}
-    if mux is not None and mux.path and mux.status in ("made", "cached"):
+    if mux is not None and mux.path and mux.usable and "mux" in metas:
         place(Path(mux.path), film)
         written["film"] = film.name
         meta = metas["mux"]
         qa_extra = {"duration": round(meta.duration, 3), "integrated_lufs": meta.lufs,
                     "true_peak_dbtp": meta.true_peak}
-    srt, vtt = subtitles(plan, outcomes, metas)
+    srt, vtt = subtitles(plan, metas)
     for suffix, text in ((".srt", srt), (".vtt", vtt)):
         write_text_atomic(out_dir / f"{name}{suffix}", text)
         written[suffix[1:]] = f"{name}{suffix}"
-    if outcomes["picture"].status in ("made", "cached"):
+    if outcomes["picture"].usable:
         written["timeline"] = write_timeline(plan, outcomes, out_dir, name)
     statuses = [o.status for o in outcomes.values()]
     qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
@@ -159,19 +144,24 @@ def write_outputs(plan: Plan, outcomes: dict[str, JobOutcome], cache: Cache, out
 
 def clip_frames(plan: Plan, video_job: str | None, media: Path) -> int:
     """Frames a clip has: the plan knows it for generated clips; a user's clip is counted."""
+    made = dict(plan.specs(VideoSpec))
     if video_job is not None:
-        spec = plan.job(video_job).spec
-        if isinstance(spec, VideoSpec) and not spec.request.source_file:
+        spec = made.get(plan.job(video_job))
+        if spec is not None and not spec.request.source_file:
             return spec.request.frames
     return count_frames(media)
 
 
-def write_timeline(plan: Plan, outcomes: dict[str, JobOutcome], out_dir: Path, name: str) -> str:
+def _draw_card(segment: PictureSegment, fmt: Format, handle: int, copy: Path) -> None:
+    with tempfile.TemporaryDirectory() as work:
+        write_atomic(copy, lambda tmp: conform_segment(segment, fmt, handle, tmp, workdir=Path(work)))
+
+
+def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path, name: str) -> str:
     """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve."""
     from filmc.deliver.timeline import write_otio  # OpenTimelineIO is imported only when a timeline is written
 
-    picture = plan.job("picture").spec
-    assert isinstance(picture, PictureSpec)
+    (_, picture), = plan.specs(PictureSpec)
     media = out_dir / "media"
     deps = {o.job: o for o in outcomes.values()}
     clips = []
@@ -180,9 +170,8 @@ def write_timeline(plan: Plan, outcomes: dict[str, JobOutcome], out_dir: Path, n
         if segment.source is None:  # a card has no media of its own: draw it once for the editor
             card_key = content_key(segment.model_copy(update={"grade_method": "lut"}))[:12]
             copy = media / f"{seg.segment_id}-{card_key}.mp4"
-            if not copy.exists():
-                with tempfile.TemporaryDirectory() as work:
-                    conform_segment(segment, format_of(picture), handle, copy, workdir=Path(work))
+            if not copy.exists():  # named by its content's key and written whole: a file there is this card
+                _draw_card(segment, format_of(picture), handle, copy)
             clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment, available_frames=None))
             continue
         copy = media / f"{seg.segment_id}{segment.source.suffix}"
@@ -190,12 +179,12 @@ def write_timeline(plan: Plan, outcomes: dict[str, JobOutcome], out_dir: Path, n
         clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment.model_copy(update={"source": copy}),
                                 available_frames=clip_frames(plan, seg.video_job, copy)))
     narration = []
-    for job in plan.jobs:
+    for job, spec in plan.specs(VoiceSpec):
         outcome = outcomes[job.id]
-        if isinstance(job.spec, VoiceSpec) and outcome.path:
-            copy = media / f"{job.spec.beat_id}.wav"
+        if outcome.path:
+            copy = media / f"{spec.beat_id}.wav"
             place(Path(outcome.path), copy)
-            narration.append(NarrationPlacement(wav=copy, start=job.spec.start, duration=outcome.duration or None))
+            narration.append(NarrationPlacement(wav=copy, start=spec.start, duration=outcome.duration or None))
     music = outcomes.get("music:score")
     music_copy = None
     if music is not None and music.path:

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Sequence
 from itertools import pairwise
 
+from filmc.backend.protocol import WordTiming
 from filmc.model import Model
 
 MAX_CHARS = 42
@@ -26,20 +27,12 @@ _CLOSERS = "\"'\u2019\u201d\u00bb)]"  # closing quotes and brackets that may fol
 _CHARS_PER_SECOND = 15.0  # a calm narration pace, for lines without word timings
 
 
-class TimedWord(Model):
-    """A spoken word; times in seconds from the start of its line."""
-
-    word: str
-    start: float
-    end: float
-
-
 class TimedLine(Model):
     """A narration line as the voice delivered it: its start on the film's clock and its word timings."""
 
     start: float
     text: str
-    words: tuple[TimedWord, ...]
+    words: tuple[WordTiming, ...]
     duration: float | None = None   # bounds times guessed for words the voice gave no timing for
 
 
@@ -102,7 +95,7 @@ def _pairs(written: Sequence[str], spoken: Sequence[str]) -> dict[int, int]:
     return pairs
 
 
-def _tokens(line: TimedLine) -> list[TimedWord]:
+def _tokens(line: TimedLine) -> list[WordTiming]:
     """Every written token, in order, timed by the voice's word it aligns to or placed between them."""
     written = line.text.split()
     spoken = [w for w in line.words if w.word.strip()]
@@ -113,7 +106,7 @@ def _tokens(line: TimedLine) -> list[TimedWord]:
         return _spread(written, min(w.start for w in spoken), max(w.end for w in spoken))
     timed = [spoken[pairs[i]].model_copy(update={"word": t}) if i in pairs else None
              for i, t in enumerate(written)]
-    words: list[TimedWord] = []
+    words: list[WordTiming] = []
     i = 0
     while i < len(written):
         known = timed[i]
@@ -131,7 +124,7 @@ def _tokens(line: TimedLine) -> list[TimedWord]:
     return words
 
 
-def _gap(before: TimedWord | None, after: TimedWord | None, run: Sequence[str],
+def _gap(before: WordTiming | None, after: WordTiming | None, run: Sequence[str],
          duration: float | None) -> tuple[float, float]:
     """Where unaligned tokens go: in the silence between their timed neighbours, never over them.
 
@@ -158,21 +151,21 @@ def _seconds(written: Sequence[str], duration: float | None) -> float:
     return sum(len(word) + 1 for word in written) / _CHARS_PER_SECOND
 
 
-def _estimated(written: list[str], duration: float | None) -> list[TimedWord]:
+def _estimated(written: list[str], duration: float | None) -> list[WordTiming]:
     """No word timings from the voice: spread words by length over the line, or at reading pace."""
     return _spread(written, 0.0, _seconds(written, duration))
 
 
-def _spread(written: Sequence[str], start: float, stop: float) -> list[TimedWord]:
+def _spread(written: Sequence[str], start: float, stop: float) -> list[WordTiming]:
     """Words share start..stop by length, as a reader's eye (and a speaker's mouth) roughly does."""
     chars = [len(word) + 1 for word in written]
     total, span = sum(chars), max(0.0, stop - start)
-    words: list[TimedWord] = []
+    words: list[WordTiming] = []
     elapsed = 0
     for word, size in zip(written, chars, strict=True):
         first = start + span * elapsed / total
         elapsed += size
-        words.append(TimedWord(word=word, start=first, end=start + span * elapsed / total))
+        words.append(WordTiming(word=word, start=first, end=start + span * elapsed / total))
     return words
 
 
@@ -204,10 +197,10 @@ def _split_cost(top: str, bottom: str) -> float:
     return cost + (2 if len(top) > len(bottom) else 0)
 
 
-def _groups(words: list[TimedWord]) -> list[list[TimedWord]]:
+def _groups(words: list[WordTiming]) -> list[list[WordTiming]]:
     """Greedy cues: fill each as far as it lays out, then step back to a sentence or clause end."""
-    groups: list[list[TimedWord]] = []
-    current: list[TimedWord] = []
+    groups: list[list[WordTiming]] = []
+    current: list[WordTiming] = []
     for word in words:
         if not current or _layout([w.word for w in [*current, word]]) is not None:
             current.append(word)
@@ -220,7 +213,7 @@ def _groups(words: list[TimedWord]) -> list[list[TimedWord]]:
     return groups
 
 
-def _break_point(words: list[TimedWord]) -> int:
+def _break_point(words: list[WordTiming]) -> int:
     """Where to end a full cue: after its last sentence end, else clause end, past a third of it; else all."""
     total = len(" ".join(w.word for w in words))
     for endings in (_SENTENCE_END, _CLAUSE_END):

@@ -11,8 +11,6 @@ times are whole frames at the film's rate.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -22,6 +20,7 @@ import opentimelineio as otio
 from filmc.assemble.audio import NarrationPlacement
 from filmc.assemble.media import probe
 from filmc.assemble.video import Format, PictureSegment, check_timeline, handles
+from filmc.files import write_atomic
 from filmc.model import Model
 
 
@@ -155,10 +154,4 @@ def write_otio(
 ) -> None:
     """Write the timeline (`.otio` JSON, or `.otioz` to bundle the media), whole or not at all."""
     timeline = build_timeline(clips, narration, music, fmt, title=title)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{uuid.uuid4().hex}.part{out.suffix}")  # the adapter is chosen by the suffix
-    try:
-        otio.adapters.write_to_file(timeline, str(tmp))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(out, lambda tmp: otio.adapters.write_to_file(timeline, str(tmp)))  # the suffix picks the adapter

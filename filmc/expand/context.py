@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 from pydantic import Field
 
-from filmc.backend.protocol import Capabilities, MusicSection
 from filmc.check.resolved import CheckedFilm, ResolvedBeat, ResolvedEntity, ResolvedShot
 from filmc.color import describe
 from filmc.expand.templating import Templates
 from filmc.model import Model
-from filmc.syntax.ir import Breath, NarrationPart, Pause, Spoken
+from filmc.syntax.ir import BREATH_SECONDS, Breath, NarrationPart, Pause, Spoken
 from filmc.vocabulary import CAMERA_PHRASES
 
 
@@ -64,20 +63,15 @@ class Usage(Model):
         return Usage(**{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields})
 
 
-@runtime_checkable
-class Expander(Protocol):
-    name: str
-    version: str
-    capabilities: Capabilities
+class MusicSection(Model):
+    """One cue's stretch of the score, from its start to the next cue's (the last one to the film's end)."""
 
-    def identity(self, film: FilmContext, shot: ShotContext, templates: Templates) -> str:
-        """What determines this shot's prompt (model, templates, context): part of the clip's key."""
-        ...
-
-    def is_cached(self, film: FilmContext, shot: ShotContext, templates: Templates) -> bool: ...
-
-    async def expand_shots(self, film: FilmContext, shots: Sequence[ShotContext],
-                           templates: Templates) -> tuple[list[ShotPrompt], Usage]: ...
+    start: float
+    end: float
+    description: str
+    instruments: str = ""
+    intensity: float = 0.5
+    prompt: str = ""
 
 
 class NarrationLine(Model):
@@ -98,7 +92,6 @@ class Expansion(Model):
     music_prompt: str
     usage: Usage
     usd: Decimal
-    pending_calls: int = 0
 
 
 def film_context(checked: CheckedFilm) -> FilmContext:
@@ -145,7 +138,7 @@ def voice_markup(parts: Sequence[NarrationPart], dialect: Literal["none", "ssml-
             else:
                 out.append(" … ")
         elif isinstance(p, Breath):
-            out.append(' <break time="0.35s"/> ' if dialect == "ssml-break" else
+            out.append(f' <break time="{BREATH_SECONDS:g}s"/> ' if dialect == "ssml-break" else
                        " [breathes] " if dialect == "audio-tags" else " ")
     return " ".join("".join(out).split())
 

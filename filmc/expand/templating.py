@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from filmc.errors import UserError
+from filmc.errors import ConfigError
 
 PROJECT_TEMPLATES = "templates"
 
@@ -38,12 +38,12 @@ class Templates:
             where = getattr(err, "filename", None) or name
             line = getattr(err, "lineno", None)
             at = f"{where}:{line}" if line else where
-            raise UserError(f"template {at}: {err.message or err}. Templates in {PROJECT_TEMPLATES}/ override "
-                            "filmc's own file by file; see docs/templates.md.", 1) from None
+            raise ConfigError(f"template {at}: {err.message or err}. Templates in {PROJECT_TEMPLATES}/ override "
+                            "filmc's own file by file; see docs/templates.md.") from None
         except UnicodeDecodeError:
-            raise UserError(f"template {name} is not UTF-8 text; save it as UTF-8", 1) from None
+            raise ConfigError(f"template {name} is not UTF-8 text; save it as UTF-8") from None
         except Exception as err:  # 1/0, a type error, runaway recursion: a template bug, not filmc's
-            raise UserError(f"template {name} failed while rendering: {type(err).__name__}: {err}", 1) from None
+            raise ConfigError(f"template {name} failed while rendering: {type(err).__name__}: {err}") from None
         return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
 
     def source_of(self, name: str) -> str:

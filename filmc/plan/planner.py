@@ -1,214 +1,89 @@
 """Prompts + profile -> Plan: every job with its content key, dependencies, cost and cache status.
 
-The plan never calls a generation backend. It is a versioned JSON artifact: `filmc render plan.json`
-makes exactly what `filmc compile` showed, with nothing recomputed.
+The plan never calls a generation backend: it reads the capabilities they declare, fits each shot to
+them and prices the work, so every refusal comes before any money is spent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
 
-from pydantic import Field
-
-from filmc import __version__
-from filmc.backend.protocol import (
-    Capabilities,
-    MusicRequest,
-    OptionValue,
-    Price,
-    VideoRequest,
-    VoiceRequest,
-    fit_clip_seconds,
-)
-from filmc.check.resolved import CheckedFilm, ResolvedCard, ResolvedShot, TransitionSpec
+from filmc import codes
+from filmc.backend.protocol import Capabilities, MusicRequest, VideoRequest, VoiceRequest
+from filmc.check.resolved import CheckedFilm, ResolvedCard, ResolvedShot
 from filmc.diagnostics import Diagnostics
-from filmc.expand.context import Expansion, ShotPrompt
+from filmc.expand.context import Expansion
+from filmc.files import file_digest
 from filmc.keys import content_key
 from filmc.model import Model
+from filmc.plan.model import (
+    ASSEMBLER_NAME,
+    ASSEMBLER_VERSION,
+    BackendInfo,
+    ExpansionSummary,
+    Job,
+    JobKey,
+    JobLayer,
+    MixSpec,
+    MusicSpec,
+    MuxSpec,
+    PictureSpec,
+    Plan,
+    SegmentSpec,
+    Spec,
+    VideoSpec,
+    VoiceSpec,
+    key_options,
+    money,
+)
 from filmc.plan.profiles import Profile
-from filmc.render.cache import Cache, file_digest
 
-PLAN_VERSION = 1
-CENT = Decimal("0.0001")
+IsCached = Callable[[Spec, str], bool]   # (spec, key) -> is its asset already in the cache?
 
 
-class VideoSpec(Model):
-    kind: Literal["video"] = "video"
-    shot_id: str
-    request: VideoRequest
+class PlanBackends(Model):
+    """What the plan knows of each layer's backend, and of `file`, the source of user-supplied media."""
+
+    expand: BackendInfo
+    video: BackendInfo
+    voice: BackendInfo
+    music: BackendInfo
+    file: BackendInfo
 
 
-class VoiceSpec(Model):
-    kind: Literal["voice"] = "voice"
-    beat_id: str
-    start: float
-    request: VoiceRequest
-
-
-class MusicSpec(Model):
-    kind: Literal["music"] = "music"
-    request: MusicRequest
-
-
-class SegmentSpec(Model):
-    """One timeline slot of the picture: its clip (a video job) or a card, its length, transition and grade."""
-
-    segment_id: str
-    video_job: str | None = None
-    frames: int
-    handle_frames: int
-    transition_in: TransitionSpec | None = None
-    grade: tuple[str, ...] = ()
-    card_lines: tuple[str, ...] = ()
-    card_style: Literal["title", "credits"] | None = None
-
-
-class PictureSpec(Model):
-    """The whole picture, conformed, graded and joined in one pass: an audio edit never touches it."""
-
-    kind: Literal["picture"] = "picture"
-    segments: tuple[SegmentSpec, ...]
-    grade: Literal["lut", "tint", "none"] = "lut"
-    frames: int
-    width: int
-    height: int
-    fps_num: int
-    fps_den: int
-
-
-class MixSpec(Model):
-    kind: Literal["mix"] = "mix"
-    lines: tuple[tuple[str, float], ...]      # (voice job id, start seconds)
-    music: str | None
-    duration: float
-    loudness: float
-    true_peak: float
-
-
-class MuxSpec(Model):
-    kind: Literal["mux"] = "mux"
-    duration: float
-
-
-JobSpec = Annotated[VideoSpec | VoiceSpec | MusicSpec | PictureSpec | MixSpec | MuxSpec,
-                    Field(discriminator="kind")]
-
-
-class Job(Model):
-    id: str
-    layer: Literal["video", "voice", "music", "assemble"]
-    backend: str
-    backend_version: str
-    model: str
-    deps: tuple[str, ...] = ()
-    key: str
-    spec: JobSpec
-    seconds: float
-    estimated_usd: Decimal
-    cached: bool
-    remote: bool = False
-
-
-class JobKey(Model):
-    """Everything that changes a job's output, and nothing else: the spec, who makes it, the inputs' keys."""
-
-    backend: str
-    backend_version: str
-    model: str
-    options: dict[str, OptionValue]
-    spec: JobSpec
-    inputs: tuple[str, ...]
-
-
-class ExpansionSummary(Model):
-    expander: str
-    model: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    usd: Decimal
-    shots: tuple[tuple[str, ShotPrompt], ...]
-    music_prompt: str
-
-
-class Plan(Model):
-    """Everything render needs and nothing it recomputes: these prompts are final."""
-
-    version: Literal[1] = 1
-    filmc: str = __version__
-    source: str
-    project_dir: str
-    profile: Profile
-    film: CheckedFilm
-    expansion: ExpansionSummary
-    jobs: tuple[Job, ...]
-    estimated_usd: Decimal      # the uncached jobs: what render would spend now
-    total_usd: Decimal          # every job, as if nothing were cached
-
-    def job(self, job_id: str) -> Job:
-        return next(j for j in self.jobs if j.id == job_id)
-
-
-class BackendInfo(Model):
-    """What the plan needs of a backend: its name, version, model and declared capabilities."""
-
-    name: str
-    version: str
-    model: str
-    capabilities: Capabilities
-    price: Price
-    options: dict[str, OptionValue] = Field(default_factory=dict)   # the profile's, part of every key
-
-
-def plan_problems(plan: Plan) -> list[str]:
-    """What makes a plan unsafe to render: a key that doesn't match its job (an edited plan would file
-    a new asset under an old name), a dependency that is missing or comes later (or loops)."""
-    problems: list[str] = []
-    keys: dict[str, str] = {}
-    for job in plan.jobs:
-        missing = [d for d in job.deps if d not in keys]
-        if missing:
-            problems.append(f"job {job.id} depends on {', '.join(missing)}, which no earlier job makes")
-            continue
-        options = {} if job.layer == "assemble" or job.backend == "file" else plan.profile.layer(job.layer).options
-        expected = content_key(JobKey(backend=job.backend, backend_version=job.backend_version, model=job.model,
-                                      options=options, spec=job.spec, inputs=tuple(keys[d] for d in job.deps)))
-        if job.key != expected:
-            problems.append(f"job {job.id}'s key does not match its contents (was the plan edited?)")
-        keys[job.id] = expected
-    for needed in ("picture", "mix", "mux"):
-        if needed not in keys:
-            problems.append(f"the plan has no `{needed}` job")
-    return problems
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def fit_clip_seconds(needed: float, allowed: Sequence[float] | None, max_seconds: float | None) -> float | None:
+    """The smallest allowed length that covers the shot (trimmed later), or None if none can."""
+    if allowed is None:
+        return needed if max_seconds is None or needed <= max_seconds + 1e-9 else None
+    fitting = [a for a in sorted(allowed) if a + 1e-9 >= needed]
+    return fitting[0] if fitting else None
 
 
 class Planner:
     """Builds jobs in dependency order, so every job's key can fold in its inputs' keys."""
 
-    def __init__(self, checked: CheckedFilm, profile: Profile, backends: dict[str, BackendInfo],
-                 expansion: Expansion, cache: Cache) -> None:
+    def __init__(self, checked: CheckedFilm, profile: Profile, backends: PlanBackends, expansion: Expansion,
+                 is_cached: IsCached) -> None:
         self.checked, self.profile, self.backends = checked, profile, backends
-        self.expansion, self.cache = expansion, cache
+        self.expansion, self.is_cached = expansion, is_cached
         self.tl = checked.timeline
         self.project = Path(checked.project_dir)
         self.jobs: dict[str, Job] = {}
         self.diags = Diagnostics()
 
-    def add(self, job_id: str, layer: Any, info: BackendInfo, spec: Any, deps: Sequence[str], seconds: float,
-            usd: Decimal) -> Job:
+    def add(self, job_id: str, layer: JobLayer, spec: Spec, deps: Sequence[str], seconds: float, usd: Decimal,
+            info: BackendInfo | None = None) -> Job:
+        """One job, keyed over its spec, its maker and its inputs' keys; `info=None`: filmc's assembler makes it."""
+        name, version, model = (info.name, info.version, info.model) if info else \
+            (ASSEMBLER_NAME, ASSEMBLER_VERSION, "")
         inputs = tuple(self.jobs[d].key for d in deps)
-        key = content_key(JobKey(backend=info.name, backend_version=info.version, model=info.model,
-                                 options=info.options, spec=spec, inputs=inputs))
-        job = Job(id=job_id, layer=layer, backend=info.name, backend_version=info.version, model=info.model,
-                  deps=tuple(deps), key=key, spec=spec, seconds=round(seconds, 6), estimated_usd=money(usd),
-                  cached=self.cache.has(spec.kind, key), remote=info.capabilities.remote)
+        key = content_key(JobKey(backend=name, backend_version=version, model=model,
+                                 options=key_options(self.profile, layer, name), spec=spec, inputs=inputs))
+        job = Job(id=job_id, layer=layer, backend=name, backend_version=version, model=model, deps=tuple(deps),
+                  key=key, spec=spec, seconds=round(seconds, 6), estimated_usd=money(usd),
+                  cached=self.is_cached(spec, key), remote=info.capabilities.remote if info else False)
         self.jobs[job_id] = job
         return job
 
@@ -222,7 +97,7 @@ class Planner:
         for seg in self.tl.segments:
             if not isinstance(seg, ResolvedShot):
                 continue
-            info = self.backends["file"] if seg.clip else self.backends["video"]
+            info = self.backends.file if seg.clip else self.backends.video
             caps = info.capabilities
             handle = self.handle_frames(seg)
             needed = (seg.frames + handle) / fps
@@ -233,7 +108,8 @@ class Planner:
             width, height = self.frame_size(caps)
             prompt = prompts[seg.id]
             if caps.max_prompt_chars and not seg.clip and len(prompt.prompt) > caps.max_prompt_chars:
-                self.diags.error("F0711", f"shot {seg.id}'s prompt is {len(prompt.prompt)} characters; video backend "
+                self.diags.error(codes.PROMPT_TOO_LONG,
+                                 f"shot {seg.id}'s prompt is {len(prompt.prompt)} characters; video backend "
                                  f"`{info.name}` takes at most {caps.max_prompt_chars}", seg.span,
                                  hint="shorten the style bible or the shot's text, or let the claude expander "
                                  "write the prompt (it is told the limit)")
@@ -245,8 +121,8 @@ class Planner:
                 reference_images=tuple(str(Path(i).relative_to(self.project)) for e in seg.entities
                                        for i in e.images),
                 **self.overlay(seg, caps))
-            self.add(f"video:{seg.id}", "video", info, VideoSpec(shot_id=seg.id, request=request), (), fitted,
-                     info.price.per_second * Decimal(str(fitted)))
+            self.add(f"video:{seg.id}", "video", VideoSpec(shot_id=seg.id, request=request), (), fitted,
+                     info.price.per_second * Decimal(str(fitted)), info)
 
     def overlay(self, seg: ResolvedShot, caps: Capabilities) -> dict[str, str]:
         """Titles drawn into previz are part of its picture; a real model never sees them (nor pays for them)."""
@@ -268,7 +144,8 @@ class Planner:
         caps = info.capabilities
         allowed = ", ".join(f"{s:g}s" for s in caps.clip_seconds) if caps.clip_seconds else \
             f"up to {caps.max_seconds:g}s"
-        self.diags.error("F0710", f"shot {seg.id} needs a {needed:.2f}s clip (with its transition handle), but "
+        self.diags.error(codes.CLIP_LENGTH_UNSUPPORTED,
+                         f"shot {seg.id} needs a {needed:.2f}s clip (with its transition handle), but "
                          f"video backend `{info.name}` makes clips of {allowed}", seg.span,
                          hint="split the shot into shorter shots, or pick a video backend in the profile that "
                          "allows this length")
@@ -279,41 +156,41 @@ class Planner:
         return seg.transition_out.frames if seg.transition_out and not last else 0
 
     def voice_jobs(self) -> None:
-        info = self.backends["voice"]
+        info = self.backends.voice
         languages = info.capabilities.languages
         base = self.checked.language.split("-")[0].lower()
         if languages is not None and self.expansion.lines and base not in {lang.lower() for lang in languages}:
             first = self.expansion.lines[0].beat
-            self.diags.error("F0712", f"voice backend `{info.name}` does not speak `{self.checked.language}`",
+            self.diags.error(codes.LANGUAGE_UNSUPPORTED,
+                             f"voice backend `{info.name}` does not speak `{self.checked.language}`",
                              first.span, hint=f"it speaks {', '.join(languages)}; pick another voice backend")
             return
         for line in self.expansion.lines:
             beat = line.beat
             request = VoiceRequest(
                 text=line.text, markup=line.markup,
-                parts=tuple(p.model_dump(mode="json") for p in beat.parts), language=self.checked.language,
+                parts=beat.parts, language=self.checked.language,
                 voice=self.profile.voices.get(beat.voice, beat.voice), voice_description=beat.voice_description,
                 tone=beat.tone or "", pace=beat.pace)
             usd = info.price.per_1k_chars * Decimal(len(line.markup)) / 1000
-            self.add(f"voice:{beat.id}", "voice", info, VoiceSpec(beat_id=beat.id, start=beat.start, request=request),
-                     (), beat.estimated, usd)
+            self.add(f"voice:{beat.id}", "voice", VoiceSpec(beat_id=beat.id, start=beat.start, request=request),
+                     (), beat.estimated, usd, info)
 
     def music_job(self) -> str | None:
         if self.tl.music_file:
-            info, (source, digest) = self.backends["file"], self.relative(self.tl.music_file)
+            info, (source, digest) = self.backends.file, self.relative(self.tl.music_file)
             request = MusicRequest(duration=self.tl.duration, source_file=source, source_digest=digest)
         elif self.expansion.music_sections:
-            info = self.backends["music"]
+            info = self.backends.music
             request = MusicRequest(duration=self.tl.duration, sections=self.expansion.music_sections,
                                    prompt=self.expansion.music_prompt)
         else:
             return None
         usd = info.price.per_minute * Decimal(str(self.tl.duration)) / 60
-        self.add("music:score", "music", info, MusicSpec(request=request), (), self.tl.duration, usd)
+        self.add("music:score", "music", MusicSpec(request=request), (), self.tl.duration, usd, info)
         return "music:score"
 
     def assembly_jobs(self, music: str | None) -> None:
-        asm = self.backends["assemble"]
         segments = []
         for seg in self.tl.segments:
             lines, style = (seg.lines, seg.style) if isinstance(seg, ResolvedCard) else ((), None)
@@ -324,22 +201,22 @@ class Planner:
         picture = PictureSpec(segments=tuple(segments), grade=self.profile.grade, frames=self.tl.frames,
                               width=self.tl.width,
                               height=self.tl.height, fps_num=self.tl.fps_num, fps_den=self.tl.fps_den)
-        self.add("picture", "assemble", asm, picture, [s.video_job for s in segments if s.video_job],
-                 self.tl.duration, Decimal(0))
-        voices = [j for j in self.jobs.values() if j.spec.kind == "voice"]
-        placed = tuple((j.id, j.spec.start) for j in voices if isinstance(j.spec, VoiceSpec))
+        self.add("picture", "assemble", picture, [s.video_job for s in segments if s.video_job], self.tl.duration,
+                 Decimal(0))
+        voices = [(j, j.spec) for j in self.jobs.values() if isinstance(j.spec, VoiceSpec)]
+        placed = tuple((j.id, spec.start) for j, spec in voices)
         mix = MixSpec(lines=placed, music=music, duration=self.tl.duration, loudness=self.profile.loudness,
                       true_peak=self.profile.true_peak)
-        self.add("mix", "assemble", asm, mix, [j.id for j in voices] + ([music] if music else []),
-                 self.tl.duration, Decimal(0))
-        self.add("mux", "assemble", asm, MuxSpec(duration=self.tl.duration), ["picture", "mix"], self.tl.duration,
+        self.add("mix", "assemble", mix, [j.id for j, _ in voices] + ([music] if music else []), self.tl.duration,
+                 Decimal(0))
+        self.add("mux", "assemble", MuxSpec(duration=self.tl.duration), ["picture", "mix"], self.tl.duration,
                  Decimal(0))
 
 
-def build_plan(checked: CheckedFilm, profile: Profile, backends: dict[str, BackendInfo], expansion: Expansion,
-               cache: Cache, source: str) -> Plan:
+def build_plan(checked: CheckedFilm, profile: Profile, backends: PlanBackends, expansion: Expansion,
+               is_cached: IsCached, source: str) -> Plan:
     """The plan stage: raises FilmError when a shot can't be made by its backend (before any money is spent)."""
-    planner = Planner(checked, profile, backends, expansion, cache)
+    planner = Planner(checked, profile, backends, expansion, is_cached)
     planner.video_jobs()
     planner.voice_jobs()
     music = planner.music_job()

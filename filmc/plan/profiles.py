@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from filmc.backend.protocol import BackendConfig, Layer, discover
+from filmc import codes
+from filmc.backend.protocol import BackendConfig, Layer
 from filmc.diagnostics import Diagnostics, FilmError
 from filmc.model import Model, Span
 
@@ -49,7 +50,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "music": {"backend": "synth", "concurrency": 1},
     },
     "final": {
-        "expand": {"backend": "claude", "model": "claude-sonnet-5-5", "concurrency": 4, "timeout": 120},
+        "expand": {"backend": "claude", "concurrency": 4, "timeout": 120},   # model: the backend's default
         "video": {"backend": "runway", "model": "gen4_turbo", "concurrency": 2},
         "voice": {"backend": "elevenlabs", "model": "eleven_multilingual_v2", "concurrency": 2},
         "music": {"backend": "elevenlabs-music", "model": "music_v1", "concurrency": 1},
@@ -121,7 +122,8 @@ def load_profile(name: str, project_dir: Path) -> Profile:
     except ValidationError as err:
         for problem in err.errors():
             keys = ("profile", name, *(str(p) for p in problem["loc"]))
-            diags.error("F0701", f"profile `{name}`: {'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}",
+            diags.error(codes.PROFILE_INVALID,
+                        f"profile `{name}`: {'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}",
                         loc.find(*keys), hint="see docs/profiles.md for every setting")
         raise FilmError(diags.sorted()) from None
     _check_backends(profile, loc, diags)
@@ -138,25 +140,24 @@ def _check_secrets(profile: Profile, loc: _Locator, diags: Diagnostics) -> None:
     for layer in LAYERS:
         for option in profile.layer(layer).options:
             if _SECRET.search(option):
-                diags.error("F0703", f"profile `{profile.name}`: `{option}` looks like a secret",
+                diags.error(codes.SECRET_IN_PROFILE, f"profile `{profile.name}`: `{option}` looks like a secret",
                             loc.find("profile", profile.name, layer, "options", option),
                             hint="remove it from filmc.toml; backends read their keys from environment variables")
 
 
 def _check_backends(profile: Profile, loc: _Locator, diags: Diagnostics) -> None:
-    import difflib
+    from filmc.backend.registry import Registry
 
-    found, problems = discover()
+    registry = Registry.installed()
     for layer in LAYERS:
         config = profile.layer(layer)
-        if config.backend in found:
+        problem = registry.problem(config.backend)
+        if problem is None:
             continue
-        near = difflib.get_close_matches(config.backend, list(found), n=1)
-        load_problem = next((p for p in problems if f"`{config.backend}`" in p), None)
-        diags.error("F0702", f"profile `{profile.name}`: {layer} backend `{config.backend}` is not installed",
-                    loc.find("profile", profile.name, layer, "backend"),
-                    hint=load_problem or (f"did you mean `{near[0]}`?" if near else
-                                          "installed backends: " + ", ".join(sorted(found))))
+        missing = config.backend not in registry.names
+        diags.error(codes.BACKEND_NOT_INSTALLED, f"profile `{profile.name}`: {layer} backend `{config.backend}` is "
+                    + ("not installed" if missing else "installed but fails to load"),
+                    loc.find("profile", profile.name, layer, "backend"), hint=problem)
 
 
 def _line_of(loc: _Locator, name: str) -> tuple[int, int]:
@@ -167,6 +168,6 @@ def _line_of(loc: _Locator, name: str) -> tuple[int, int]:
 def _toml_error(path: str, message: str, line: int, col: int, hint: str | None = None) -> Any:
     from filmc.diagnostics import Diagnostic
 
-    return Diagnostic(severity="error", code="F0700", message=message,
+    return Diagnostic(severity="error", code=codes.PROFILE_UNREADABLE.code, message=message,
                       span=Span(path=path, line=line, column=col, end_line=line, end_column=col + 1),
                       hint=hint or "fix the TOML syntax")

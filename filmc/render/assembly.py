@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from filmc.assemble import Card, Format, NarrationPlacement, PictureSegment, Transition, mix_audio, render_picture
 from filmc.assemble import mux as mux_streams
-from filmc.plan.planner import MixSpec, PictureSpec, Plan
-
-if TYPE_CHECKING:
-    from filmc.render.executor import JobOutcome
+from filmc.plan.model import MixSpec, PictureSpec
+from filmc.render.outcome import JobOutcome
 
 
-def segments_of(spec: PictureSpec, deps: dict[str, JobOutcome]) -> list[PictureSegment]:
+def segments_of(spec: PictureSpec, deps: Mapping[str, JobOutcome]) -> list[PictureSegment]:
     """The plan's segments with the made clips' paths: what the assembler and the OTIO export read."""
     out = []
     for seg in spec.segments:
@@ -33,19 +31,19 @@ def format_of(spec: PictureSpec) -> Format:
     return Format(width=spec.width, height=spec.height, fps_num=spec.fps_num, fps_den=spec.fps_den)
 
 
-async def picture(spec: PictureSpec, deps: dict[str, JobOutcome], plan: Plan, out: Path, work: Path) -> None:
+async def picture(spec: PictureSpec, deps: Mapping[str, JobOutcome], out: Path, work: Path) -> None:
     await asyncio.to_thread(render_picture, segments_of(spec, deps), format_of(spec), out, workdir=work)
 
 
-def placements(spec: MixSpec, deps: dict[str, JobOutcome]) -> list[NarrationPlacement]:
+def placements(spec: MixSpec, deps: Mapping[str, JobOutcome]) -> list[NarrationPlacement]:
     return [NarrationPlacement(wav=Path(deps[job].path or ""), start=start) for job, start in spec.lines]
 
 
-async def mix(spec: MixSpec, deps: dict[str, JobOutcome], out: Path) -> None:
+async def mix(spec: MixSpec, deps: Mapping[str, JobOutcome], out: Path) -> None:
     music = Path(deps[spec.music].path or "") if spec.music else None
     await asyncio.to_thread(mix_audio, placements(spec, deps), music, spec.duration, out, loudness=spec.loudness,
                             true_peak=spec.true_peak)
 
 
-async def mux(deps: dict[str, JobOutcome], out: Path) -> None:
+async def mux(deps: Mapping[str, JobOutcome], out: Path) -> None:
     await asyncio.to_thread(mux_streams, Path(deps["picture"].path or ""), Path(deps["mix"].path or ""), out)

@@ -1,68 +1,75 @@
-"""The content-addressed cache: one file per key, written whole or not at all."""
+"""The content-addressed cache: one file per key, with a sidecar that records what verification saw."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import uuid
-from collections.abc import Callable
+import time
 from pathlib import Path
 
-EXTENSIONS = {"video": ".mp4", "voice": ".wav", "music": ".wav", "picture": ".mp4", "mix": ".wav", "mux": ".mp4"}
+from filmc.files import PART_GLOB, write_text_atomic
+from filmc.plan.model import Plan
+from filmc.plan.profiles import Profile
+from filmc.render.outcome import AssetMeta
+
+STALE_PART_SECONDS = 6 * 3600
+
+
+def cache_root(project_dir: Path, profile: Profile, override: Path | None) -> Path:
+    """`--cache DIR` wins, then FILMC_CACHE, then the profile's (relative to the film's folder)."""
+    if override is not None:
+        return override.resolve()
+    if env := os.environ.get("FILMC_CACHE"):
+        return Path(env).resolve()
+    return (project_dir / profile.cache_dir).resolve()
 
 
 class Cache:
-    """`<root>/<kind>/<key[:2]>/<key><ext>`: sharded so no folder holds thousands of files."""
+    """`<root>/<kind>/<key[:2]>/<key><suffix>`: sharded so no folder holds thousands of files.
+
+    The suffix of each kind comes from the render stage's kind table, so the cache knows no kinds.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def path(self, kind: str, key: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}{EXTENSIONS.get(kind, '.bin')}"
+    @classmethod
+    def for_plan(cls, plan: Plan, override: Path | None) -> Cache:
+        return cls(cache_root(Path(plan.project_dir), plan.profile, override))
+
+    def path(self, kind: str, key: str, suffix: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}{suffix}"
 
     def sidecar(self, kind: str, key: str) -> Path:
-        """Metadata an asset needs beside it (a voice line's word timings)."""
-        return self.path(kind, key).with_suffix(".json")
+        return self.root / kind / key[:2] / f"{key}.json"
 
-    def has(self, kind: str, key: str) -> bool:
-        """Present and whole: the size recorded when it was verified still matches (a truncation shows)."""
+    def meta(self, kind: str, key: str, suffix: str) -> AssetMeta | None:
+        """The asset's metadata if it is present and whole: the size verified when it was stored still matches."""
         try:
-            meta = json.loads(self.sidecar(kind, key).read_text("utf-8"))
-            return isinstance(meta, dict) and self.path(kind, key).stat().st_size == meta.get("size")
+            meta = AssetMeta.model_validate(json.loads(self.sidecar(kind, key).read_text("utf-8")))
+            if self.path(kind, key, suffix).stat().st_size == meta.size:
+                return meta
         except (OSError, ValueError):
-            return False
+            pass
+        return None
 
-    def store(self, final: Path, produce: Callable[[Path], None], verify: Callable[[Path], None]) -> None:
-        """A crash or Ctrl-C leaves the old file or the new one at `final`, never half of one."""
-        store(final, produce, verify)
+    def has(self, kind: str, key: str, suffix: str) -> bool:
+        return self.meta(kind, key, suffix) is not None
 
+    def record(self, kind: str, meta: AssetMeta) -> None:
+        """Written before the asset is moved in: an asset without its sidecar is never a hit."""
+        write_text_atomic(self.sidecar(kind, meta.key), meta.model_dump_json())
 
-def store(final: Path, produce: Callable[[Path], None], verify: Callable[[Path], None]) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{uuid.uuid4().hex}.part{final.suffix}")  # keep the suffix: ffmpeg picks the muxer
-    try:
-        produce(tmp)
-        verify(tmp)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(final: Path, text: str) -> None:
-    def produce(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    store(final, produce, lambda _: None)
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a user file, streamed: keys of user clips follow their bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    def clean_stale_parts(self, now: float | None = None) -> int:
+        """Temp files a killed render left behind, once they are old: a young one may be another render's."""
+        removed = 0
+        cutoff = (now or time.time()) - STALE_PART_SECONDS
+        if self.root.is_dir():
+            for stale in self.root.rglob(PART_GLOB):
+                try:
+                    if stale.stat().st_mtime < cutoff:
+                        stale.unlink(missing_ok=True)
+                        removed += 1
+                except OSError:
+                    continue
+        return removed

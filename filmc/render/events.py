@@ -1,18 +1,11 @@
-"""Render progress as events, shown three ways: rich bars on a terminal, plain lines when piped, JSON lines."""
+"""Render progress as events; the CLI shows them (rich bars, plain lines or JSON), the executor only emits."""
 
 from __future__ import annotations
 
-import json
-import sys
-import time
-from collections import Counter
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from filmc.model import Model
-
-if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
 
 Kind = Literal["planned", "start", "cached", "made", "failed", "skipped", "retry", "note"]
 
@@ -27,75 +20,8 @@ class RenderEvent(Model):
 
 
 class EventSink(Protocol):
+    """Where progress goes; `close` is called once, when the run ends or is interrupted."""
+
     def emit(self, event: RenderEvent) -> None: ...
 
     def close(self) -> None: ...
-
-
-class JsonEvents:
-    """One JSON object a line on stdout, for machines (`filmc render --json`)."""
-
-    def emit(self, event: RenderEvent) -> None:
-        data = {"ts": round(time.time(), 3), **event.model_dump(mode="json", exclude_defaults=True)}
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-
-    def close(self) -> None:
-        return None
-
-
-class PlainEvents:
-    """One line per finished job on stderr: readable in CI logs, greppable, no escape codes."""
-
-    def emit(self, event: RenderEvent) -> None:
-        if event.kind in ("made", "failed", "skipped", "retry", "note"):
-            cost = f" ${event.usd:.2f}" if event.usd else ""
-            detail = f": {event.message}" if event.message else ""
-            sys.stderr.write(f"{event.kind:>7} {event.job} ({event.seconds:.1f}s{cost}){detail}\n")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        return None
-
-
-class RichEvents:
-    """A bar per layer with ETA, and the money spent so far."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        from filmc.cli.ui import console
-
-        self.progress: Progress = Progress(TextColumn("{task.description:<8}"), BarColumn(),
-                                           TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
-                                           TextColumn("{task.fields[note]}"), console=console(stderr=True))
-        self.tasks: dict[str, TaskID] = {}
-        self.totals: Counter[str] = Counter()
-        self.spent = Decimal(0)
-        self.progress.start()
-
-    def emit(self, event: RenderEvent) -> None:
-        if event.kind == "planned":
-            self.totals[event.layer] += 1
-            if event.layer not in self.tasks:
-                self.tasks[event.layer] = self.progress.add_task(event.layer, total=0, note="")
-            self.progress.update(self.tasks[event.layer], total=self.totals[event.layer])
-        elif event.kind in ("cached", "made", "failed", "skipped"):
-            self.spent += event.usd
-            note = f"[red]{event.job} failed[/]" if event.kind == "failed" else f"${self.spent:.2f}"
-            self.progress.update(self.tasks[event.layer], advance=1, note=note)
-        elif event.kind in ("retry", "note"):
-            self.progress.console.print(f"[yellow]{event.kind}[/] {event.job} {event.message}")
-
-    def close(self) -> None:
-        self.progress.stop()
-
-
-def make_sink(as_json: bool) -> EventSink:
-    from filmc.cli.ui import console
-
-    if as_json:
-        return JsonEvents()
-    if console(stderr=True).is_terminal:
-        return RichEvents()
-    return PlainEvents()

@@ -8,61 +8,29 @@ failed job fails its dependents, not its siblings; a transient failure is retrie
 from __future__ import annotations
 
 import asyncio
-import json
-import math
-import os
 import random
+import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
 
-from filmc.assemble import measure_loudness
-from filmc.assemble.media import MediaError, count_frames, probe, terminate_running, verify_media
-from filmc.backend.protocol import BackendError, RenderContext, VoiceResult
-from filmc.model import Model
-from filmc.plan.planner import Job, MixSpec, MusicSpec, PictureSpec, Plan, VideoSpec, VoiceSpec
-from filmc.render.cache import Cache, write_text_atomic
+from filmc.assemble.media import MediaError, terminate_running
+from filmc.backend.protocol import BackendError, Layer, RenderContext
+from filmc.backend.registry import Backends
+from filmc.files import atomic_path
+from filmc.plan.model import Job, Plan, Spec
+from filmc.render import jobs
+from filmc.render.cache import Cache
 from filmc.render.events import EventSink, RenderEvent
 from filmc.render.journal import Journal
-
-Status = Literal["made", "cached", "failed", "skipped"]
-
-
-class AssetMeta(Model):
-    """Beside every cached asset: what verification saw, so a later hit is checked without decoding."""
-
-    job: str
-    key: str
-    size: int
-    duration: float
-    words: tuple[dict[str, Any], ...] = ()
-    lufs: float | None = None        # the final mux's integrated loudness and true peak, for QA;
-    true_peak: float | None = None   # None for silence (-inf is not JSON)
-
-
-class JobOutcome(Model):
-    job: str
-    key: str
-    status: Status
-    path: str | None = None
-    seconds: float = 0.0
-    attempts: int = 0
-    usd: Decimal = Decimal(0)
-    error: str | None = None
-    duration: float = 0.0
-
-
-class JobFailed(Exception):
-    """A job that could not be made; its dependents are skipped, its siblings go on."""
+from filmc.render.outcome import AssetMeta, JobOutcome
 
 
 class Executor:
-    """Runs one Plan; backends come keyed by name, `ffmpeg` being the assembler."""
+    """Runs one Plan: each job once per key, as many at once as the limits allow, dependents after their inputs."""
 
-    def __init__(self, plan: Plan, backends: dict[str, Any], cache: Cache, journal: Journal, events: EventSink,
+    def __init__(self, plan: Plan, backends: Backends, cache: Cache, journal: Journal, events: EventSink,
                  *, jobs: int = 4, force: frozenset[str] = frozenset(), retries: int = 3,
                  backoff: float = 1.0) -> None:
         self.plan, self.backends, self.cache, self.journal = plan, backends, cache, journal
@@ -76,9 +44,10 @@ class Executor:
 
     def layer_gate(self, job: Job) -> asyncio.Semaphore:
         """Per-backend concurrency from the profile; the picture and the sound are assembled side by side."""
-        name = f"assemble:{job.spec.kind}" if job.layer == "assemble" else job.layer
+        kind = jobs.kind_of(job.spec)
+        name = f"assemble:{job.spec.kind}" if kind.assembly else job.layer
         if name not in self.layer_gates:
-            limit = 1 if job.layer == "assemble" else self.plan.profile.layer(job.layer).concurrency
+            limit = 1 if kind.assembly else self.plan.profile.layer(_media_layer(job)).concurrency
             self.layer_gates[name] = asyncio.Semaphore(max(1, limit))
         return self.layer_gates[name]
 
@@ -100,7 +69,7 @@ class Executor:
 
     async def run_job(self, job: Job) -> JobOutcome:
         deps = [await asyncio.shield(self.tasks[d]) for d in job.deps]
-        blocked = [d.job for d in deps if d.status in ("failed", "skipped")]
+        blocked = [d.job for d in deps if not d.usable]
         if blocked:
             outcome = JobOutcome(job=job.id, key=job.key, status="skipped", error=f"needs {', '.join(blocked)}")
             self.events.emit(RenderEvent(kind="skipped", job=job.id, layer=job.layer, message=outcome.error or ""))
@@ -117,15 +86,10 @@ class Executor:
         """A cached asset counts only if its size is the one verified when it was stored."""
         if job.id in self.force or any(Path(job.id).match(pattern) for pattern in self.force):
             return None
-        if not self.cache.has(job.spec.kind, job.key):
-            return None
-        try:
-            return load_meta(self.cache, job)
-        except (OSError, ValueError):
-            return None
+        return self.cache.meta(job.spec.kind, job.key, jobs.suffix_of(job.spec))
 
     async def make(self, job: Job, deps: dict[str, JobOutcome]) -> JobOutcome:
-        path = self.cache.path(job.spec.kind, job.key)
+        path = self.cache.path(job.spec.kind, job.key, jobs.suffix_of(job.spec))
         meta = self.hit(job)
         if meta is not None:
             self.events.emit(RenderEvent(kind="cached", job=job.id, layer=job.layer))
@@ -167,119 +131,47 @@ class Executor:
         return outcome
 
     async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path) -> AssetMeta:
-        """Produce into a temp file beside the asset, verify it, write its metadata, then move it in place."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{uuid.uuid4().hex}.part{path.suffix}")
+        """Produce into a temp file beside the asset, verify it, record its metadata, then move it in place."""
         work = self.workdir / uuid.uuid4().hex
         work.mkdir(parents=True, exist_ok=True)
         try:
-            produce = self.producer(job, deps, work)
-            timeout = self.timeout(job)
-            result = await asyncio.wait_for(produce(tmp), timeout=timeout)
-            duration = await asyncio.to_thread(self.verify, job, tmp)
-            words = tuple(w.model_dump() for w in result.words) if isinstance(result, VoiceResult) else ()
-            levels: dict[str, float | None] = {}
-            if job.spec.kind == "mux":  # measured once, when made; a cached film's QA reads it back
-                measured = await asyncio.to_thread(measure_loudness, tmp)
-                levels = {"lufs": _finite(measured.integrated), "true_peak": _finite(measured.true_peak)}
-            meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=duration, words=words,
-                             **levels)
-            write_text_atomic(self.cache.sidecar(job.spec.kind, job.key), meta.model_dump_json())
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                making = jobs.produce(self.work(job, deps, work), tmp)
+                result = await asyncio.wait_for(making, timeout=self.timeout(job))
+                verified = await jobs.verify(job.spec, self.plan, tmp)
+                meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=verified.duration,
+                                 words=result.words if result else (), lufs=verified.lufs,
+                                 true_peak=verified.true_peak)
+                self.cache.record(job.spec.kind, meta)
             return meta
         finally:
-            tmp.unlink(missing_ok=True)
-            _remove_tree(work)
+            shutil.rmtree(work, ignore_errors=True)
 
     def timeout(self, job: Job) -> float | None:
-        return None if job.layer == "assemble" else self.plan.profile.layer(job.layer).timeout
+        return None if jobs.kind_of(job.spec).assembly else self.plan.profile.layer(_media_layer(job)).timeout
 
-    def producer(self, job: Job, deps: dict[str, JobOutcome], work: Path) -> Callable[[Path], Awaitable[Any]]:
-        spec = job.spec
-        if isinstance(spec, VideoSpec | VoiceSpec | MusicSpec):
-            backend = self.backends[job.backend]
-            pending = self.journal.pending_remote_id(job.key) if job.remote else None
+    def work(self, job: Job, deps: dict[str, JobOutcome], workdir: Path) -> jobs.Work[Spec]:
+        """What the job's kind may use; a remote job learns its journalled id, to resume instead of paying again."""
+        if jobs.kind_of(job.spec).assembly:
+            return jobs.Work(job=job, spec=job.spec, plan=self.plan, deps=deps, backend=None,
+                             ctx=RenderContext(workdir=workdir))
+        pending = self.journal.pending_remote_id(job.key) if job.remote else None
 
-            def remember(remote_id: str) -> None:
-                self.journal.write("remote", job.id, job.key, remote_id=remote_id)
+        def remember(remote_id: str) -> None:
+            self.journal.write("remote", job.id, job.key, remote_id=remote_id)
 
-            ctx = RenderContext(workdir=work, journal_remote_id=remember, known_remote_id=pending)
-            request = spec.request
-            return lambda out: backend.render(request, out, ctx)
-        from filmc.render import assembly
-
-        if isinstance(spec, PictureSpec):
-            return lambda out: assembly.picture(spec, deps, self.plan, out, work)
-        if isinstance(spec, MixSpec):
-            return lambda out: assembly.mix(spec, deps, out)
-        return lambda out: assembly.mux(deps, out)
-
-    def verify(self, job: Job, path: Path) -> float:
-        """It decodes, has the streams it should, and lasts as long as the plan says; returns its duration."""
-        spec = job.spec
-        fps = self.plan.film.timeline.fps_num / self.plan.film.timeline.fps_den
-        if isinstance(spec, VideoSpec):
-            if spec.request.source_file:  # a user's clip: any length, conformed later
-                verify_media(path, expect_video=True, expect_audio=False, duration=None, tolerance=0)
-            else:
-                verify_media(path, expect_video=True, expect_audio=False, duration=spec.request.seconds,
-                             tolerance=1.5 / fps + 0.05)
-        elif isinstance(spec, VoiceSpec | MusicSpec):
-            expected = None if isinstance(spec, VoiceSpec) or spec.request.source_file else spec.request.duration
-            verify_media(path, expect_video=False, expect_audio=True, duration=expected, tolerance=0.05)
-        elif isinstance(spec, PictureSpec):
-            self.verify_frames(path, spec.frames, audio=False)
-        elif isinstance(spec, MixSpec):
-            verify_media(path, expect_video=False, expect_audio=True, duration=self.plan.film.timeline.duration,
-                         tolerance=1.01 / fps + 0.03)
-        else:  # the mux copies an already verified picture: count its packets rather than decode 2,880 frames
-            self.verify_frames(path, self.plan.film.timeline.frames, audio=True)
-        return probe(path).duration
-
-    @staticmethod
-    def verify_frames(path: Path, frames: int, *, audio: bool) -> None:
-        """Our own encodes: every frame is there (counted by stream copy, no decode) and the streams are right."""
-        info = probe(path)
-        if info.video is None or (audio and info.audio is None):
-            raise MediaError(f"{path} lacks a {'video' if info.video is None else 'audio'} stream")
-        counted = count_frames(path)
-        if counted != frames:
-            raise MediaError(f"{path} has {counted} frames, the plan has {frames}")
+        ctx = RenderContext(workdir=workdir, journal_remote_id=remember, known_remote_id=pending)
+        return jobs.Work(job=job, spec=job.spec, plan=self.plan, deps=deps, backend=self.backends.media(job.backend),
+                         ctx=ctx)
 
 
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
+def _media_layer(job: Job) -> Layer:
+    """The profile layer a backend-made job belongs to (the assembly kinds have none)."""
+    assert job.layer != "assemble", job.id
+    return job.layer
 
 
 def _describe(err: BaseException) -> str:
     if isinstance(err, TimeoutError):
         return "timed out"
     return " ".join(str(err).split()) or type(err).__name__
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-
-
-STALE_PART_SECONDS = 6 * 3600
-
-
-def clean_stale_parts(cache: Cache, now: float | None = None) -> int:
-    """Temp files a killed render left behind, once they are old: a young one may be another render's."""
-    removed = 0
-    cutoff = (now or time.time()) - STALE_PART_SECONDS
-    if cache.root.is_dir():
-        for stale in cache.root.rglob(".*.part*"):
-            try:
-                if stale.stat().st_mtime < cutoff:
-                    stale.unlink(missing_ok=True)
-                    removed += 1
-            except OSError:
-                continue
-    return removed
-
-
-def load_meta(cache: Cache, job: Job) -> AssetMeta:
-    return AssetMeta.model_validate(json.loads(cache.sidecar(job.spec.kind, job.key).read_text("utf-8")))

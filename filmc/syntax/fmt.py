@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from lark import Lark, Token, Tree
 
 from filmc.diagnostics import FilmError
-from filmc.syntax.lower import _syntax_diagnostic, grammar_text, unblock
+from filmc.syntax.lower import unblock
+from filmc.syntax.messages import syntax_diagnostic
+from filmc.syntax.parser import grammar_text
 
 INDENT = "  "
 
@@ -153,7 +155,7 @@ def format_text(text: str, path: str) -> str:
         from lark.exceptions import UnexpectedInput
 
         if isinstance(err, UnexpectedInput):
-            raise FilmError([_syntax_diagnostic(err, text, path)]) from None
+            raise FilmError([syntax_diagnostic(err, text, path, lark.terminals)]) from None
         raise
     film = tree.children[0]
     assert isinstance(film, Tree)

@@ -102,8 +102,12 @@ class Pause(Model):
     seconds: Fraction
 
 
+# How long a `[breath]` lasts wherever it is timed or voiced: the reading estimate, SSML, inserted silence.
+BREATH_SECONDS = 0.35
+
+
 class Breath(Model):
-    kind: Literal["breath"] = "breath"
+    kind: Literal["breath"] = "breath"  # lasts BREATH_SECONDS; no docstring: it would change the plan schema
 
 
 NarrationPart = Spoken | Pause | Breath

@@ -1,160 +1,34 @@
-"""Text -> Film: the cached LALR parser, Lark errors in a filmmaker's words, and lowering to the IR."""
+"""Parse tree -> Film: the lowering pass, with the string and narration-markup rules it needs."""
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import VisitError
 from lark.tree import Meta
 
+from filmc import codes
 from filmc.diagnostics import Diagnostic, Diagnostics, FilmError, Related
 from filmc.model import Span
-from filmc.perf import gc_paused
 from filmc.syntax import ir
 from filmc.timecode import parse_fps, parse_time
 
 
-def grammar_text() -> str:
-    """The grammar ships inside the wheel as filmc/_grammar; an editable install reads grammar/."""
-    shipped = resources.files("filmc") / "_grammar" / "film.lark"
-    if shipped.is_file():
-        return shipped.read_text("utf-8")
-    return (Path(__file__).resolve().parents[2] / "grammar" / "film.lark").read_text("utf-8")
-
-
-@functools.cache
-def parser() -> Lark:
-    """Built once per process: Lark's grammar analysis costs more than parsing a film."""
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                cache=False)
-
-
-def parse(text: str, path: str) -> ir.Film:
-    """The syntax stage: raises FilmError with diagnostics; lowering problems are collected too."""
-    film, problems = parse_collecting(text, path)
-    if any(d.severity == "error" for d in problems):
-        raise FilmError(problems)
-    return film
-
-
-def parse_collecting(text: str, path: str) -> tuple[ir.Film, tuple[Diagnostic, ...]]:
-    """Raises only for a syntax error; lowering problems (a bad timecode, an unknown [direction]) come back
-    beside a usable film, so the checker can report its own problems in the same run."""
-    with gc_paused():
-        try:
-            tree = parser().parse(text)
-        except UnexpectedInput as err:
-            raise FilmError([_syntax_diagnostic(err, text, path)]) from None
-        lower = Lower(path)
-        try:
-            film = lower.transform(tree)
-        except VisitError as err:
-            if isinstance(err.orig_exc, FilmError):
-                raise err.orig_exc from None
-            raise
+def lower(tree: Tree[Token], path: str) -> tuple[ir.Film, tuple[Diagnostic, ...]]:
+    """The tree's film and every lowering problem; a FilmError raised inside a rule comes out unwrapped."""
+    pass_ = Lower(path)
+    try:
+        film = pass_.transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, FilmError):
+            raise err.orig_exc from None
+        raise
     assert isinstance(film, ir.Film)
-    return film, lower.diags.sorted()
+    return film, pass_.diags.sorted()
 
-
-# ---------------------------------------------------------------- syntax errors in words
-
-_WORDS = {
-    "TIME": "a duration like 12s or 0:12",
-    "STRING": 'a "quoted text"',
-    "BLOCK": 'a """text block"""',
-    "NAME": "a name",
-    "NUMBER": "a number",
-    "COLOR": "a colour like #3A7BD5",
-    "SIZE": "a frame size like 1280x720",
-    "$END": "the end of the file",
-}
-
-
-def _describe_expected(names: set[str]) -> str:
-    terminals = {t.name: t for t in parser().terminals}
-    words = set()
-    for name in names:
-        term = terminals.get(name)
-        if name in _WORDS:
-            words.add(_WORDS[name])
-        elif term is not None and term.pattern.type == "str":
-            words.add(f"`{term.pattern.value}`")
-        else:
-            words.add(name.lower())
-    ordered = sorted(words)
-    if len(ordered) > 8:
-        ordered = [*ordered[:8], "…"]
-    return ", ".join(ordered)
-
-
-def _point(path: str, line: int, column: int, width: int = 1) -> Span:
-    return Span(path=path, line=line, column=column, end_line=line, end_column=column + max(width, 1))
-
-
-def _end_of_text(text: str, path: str) -> Span:
-    lines = text.splitlines() or [""]
-    return _point(path, len(lines), len(lines[-1]) + 1)
-
-
-def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Any:
-    diags = Diagnostics()
-    if isinstance(err, UnexpectedCharacters):
-        span = _point(path, err.line, err.column)
-        pos = err.pos_in_stream or 0
-        char = text[pos] if pos < len(text) else ""
-        if char == '"':
-            diags.error("F0003", "this text is never closed", span,
-                        hint='close it with " on the same line, or use """…""" for text over several lines')
-        elif char == "#":
-            diags.error("F0002", "unexpected `#` here", span,
-                        hint="colours belong in `palette { 0:00 name #RRGGBB }`; comments start with //")
-        else:
-            diags.error("F0002", f"unexpected character `{char}`", span,
-                        hint=f"expected {_describe_expected(set(err.allowed or ()))}")
-    elif isinstance(err, UnexpectedToken) and err.token.type != "$END":
-        tok = err.token
-        span = _point(path, tok.line or 1, tok.column or 1, len(str(tok)))
-        expected = set(err.expected)
-        if tok.type == "NUMBER" and "TIME" in expected:
-            diags.error("F0005", f"`{tok}` needs a unit", span,
-                        hint=f"write `{tok}s` for seconds, `{tok}ms` for milliseconds, or m:ss like 0:{tok}")
-        elif tok.type == "STRING" and "NAME" in expected:
-            diags.error("F0001", f"`{tok}` should be a bare word here", span,
-                        hint=f"write it without quotes: {str(tok)[1:-1]}")
-        elif str(tok) in _MISPLACED:
-            diags.error("F0001", f"`{tok}` cannot appear here", span, hint=_MISPLACED[str(tok)])
-        else:
-            diags.error("F0001", f"unexpected `{tok}`", span, hint=f"expected {_describe_expected(expected)}")
-    else:
-        expected = set(getattr(err, "expected", ()) or ())
-        span = _end_of_text(text, path)
-        if not text.strip():
-            diags.error("F0004", "the file is empty", span,
-                        hint='a film starts with: film "Title" { language en  scene "One" { shot 4s "…" } }')
-        elif "RBRACE" in expected:
-            diags.error("F0004", "the file ends before every `{` is closed", span,
-                        hint="a closing `}` is missing")
-        else:
-            diags.error("F0004", "the file ends before the film is complete", span,
-                        hint=f"expected {_describe_expected(expected)}")
-    assert isinstance(err, UnexpectedCharacters | UnexpectedToken | UnexpectedEOF)
-    return diags.items[0]
-
-
-_MISPLACED = {
-    "camera": "camera, light, mood, with, transition and clip go inside a shot's { } block",
-    "light": "camera, light, mood, with, transition and clip go inside a shot's { } block",
-    "transition": "transitions belong to a shot: shot 6s \"…\" { transition crossfade 1s }",
-}
-
-
-# ---------------------------------------------------------------- lowering
 
 _STRING_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 _MARKUP = re.compile(r"\[([^\]]*)\]|\*([^*\n]+)\*")
@@ -204,7 +78,7 @@ class Lower(Transformer[Token, Any]):
         try:
             seconds = parse_time(str(t))
         except ValueError as err:
-            self.diags.error("F0006", str(err), self._tok_span(t), hint="seconds in m:ss run from 00 to 59")
+            self.diags.error(codes.BAD_TIMECODE, str(err), self._tok_span(t), hint="seconds in m:ss run from 00 to 59")
             seconds = parse_time("1s")  # a placeholder, so the checker reports its own problems, not cascades
         return ir.Time(seconds=seconds, text=str(t), span=self._tok_span(t))
 
@@ -213,7 +87,7 @@ class Lower(Transformer[Token, Any]):
 
     def _once(self, seen: dict[str, Span], key: str, span: Span, where: str) -> None:
         if key in seen:
-            self.diags.error("F0105", f"`{key}` is given twice in {where}", span,
+            self.diags.error(codes.DUPLICATE_SETTING, f"`{key}` is given twice in {where}", span,
                              related=[Related(span=seen[key], message="first given here")],
                              hint="keep one; the second would silently win")
         else:
@@ -398,7 +272,7 @@ class Lower(Transformer[Token, Any]):
             elif (pm := _PAUSE.match(direction)) and self._valid_time(pm.group(1)):
                 yield ir.Pause(seconds=parse_time(pm.group(1)))
             else:
-                self.diags.error("F0107", f"unknown direction `[{direction}]` in a narration line",
+                self.diags.error(codes.UNKNOWN_DIRECTION, f"unknown direction `[{direction}]` in a narration line",
                                  self._inner_span(text, m.start(), m.end()),
                                  hint="write [pause 0.8s] for a pause or [breath] for a breath")
         if pos < len(text.value):
@@ -454,7 +328,3 @@ class Lower(Transformer[Token, Any]):
 _with: Callable[..., Any] = Lower.with_
 setattr(Lower, "with", _with)
 
-
-def tree_of(text: str) -> Tree[Token]:
-    """The raw parse tree; `fmt` walks it to keep comments and layout decisions apart from the IR."""
-    return parser().parse(text)

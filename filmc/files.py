@@ -1,0 +1,92 @@
+"""Files that appear whole or not at all, and digests of the files users supply.
+
+Every file filmc writes for keeps — a cached asset, its sidecar, Claude's cached answer, the film and
+everything beside it in the output folder — goes through `atomic_path`: written to a temporary file
+in the same folder, flushed to disk, verified, renamed over the target, and the folder flushed too.
+A crash, a full disk or Ctrl-C leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+PART_GLOB = ".*.part*"   # what a killed writer leaves behind; cleaned once old enough
+
+
+def temp_beside(final: Path) -> Path:
+    """A unique temporary name in the target's folder; the suffix is kept (ffmpeg picks the muxer by it)."""
+    return final.with_name(f".{uuid.uuid4().hex}.part{final.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path, verify: Callable[[Path], object] | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it is fsynced, verified and moved to `final`.
+
+    On any exception (Ctrl-C included) the temporary file is removed and `final` is untouched.
+    Works around async code too: `with atomic_path(p) as tmp: await make(tmp)`.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_beside(final)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        if verify is not None:
+            verify(tmp)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(final: Path, produce: Callable[[Path], None], verify: Callable[[Path], object] | None = None) -> None:
+    """`produce` writes the temporary file (ffmpeg, a download, a synthesiser); `verify` raises if it is wrong."""
+    with atomic_path(final, verify) as tmp:
+        produce(tmp)
+
+
+def write_text_atomic(final: Path, text: str) -> None:
+    with atomic_path(final) as tmp:
+        tmp.write_text(text, "utf-8")
+
+
+def place(src: Path, dst: Path) -> None:
+    """`dst` becomes a whole copy of `src`: a hard link where the filesystem allows (no copy of a big file)."""
+    with atomic_path(dst) as tmp:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, streamed: keys of user clips follow their bytes, not their names."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """The rename itself is durable only once the folder is flushed (POSIX); other systems can't open a folder."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

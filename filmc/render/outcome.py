@@ -1,0 +1,40 @@
+"""What rendering a job leaves: the outcome the executor reports, and the metadata stored beside each asset."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from filmc.backend.protocol import WordTiming
+from filmc.model import Model
+
+Status = Literal["made", "cached", "failed", "skipped"]
+
+
+class AssetMeta(Model):
+    """Beside every cached asset: what verification saw, so a later hit is checked without decoding."""
+
+    job: str
+    key: str
+    size: int
+    duration: float
+    words: tuple[WordTiming, ...] = ()
+    lufs: float | None = None        # the final mux's integrated loudness and true peak, for QA;
+    true_peak: float | None = None   # None for silence (-inf is not JSON)
+
+
+class JobOutcome(Model):
+    job: str
+    key: str
+    status: Status
+    path: str | None = None
+    seconds: float = 0.0
+    attempts: int = 0
+    usd: Decimal = Decimal(0)
+    error: str | None = None
+    duration: float = 0.0
+
+    @property
+    def usable(self) -> bool:
+        """Its asset exists: made now or found in the cache."""
+        return self.status in ("made", "cached")
