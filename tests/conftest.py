@@ -1,8 +1,7 @@
-"""Shared fixtures: golden-file switch, paths to the example films."""
+"""Shared fixtures: the golden-file switch, paths to the example films, the bad films and the test plugins."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import hypothesis  # noqa: F401  # imported up front: see the note below
@@ -15,8 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FILMS = ROOT / "films"
-GOLDEN = Path(__file__).resolve().parent / "golden"
-PLUGINS = Path(__file__).resolve().parent / "plugins"   # test backends, registered by a dist-info folder
+TESTS = Path(__file__).resolve().parent
+BAD_FILMS = TESTS / "check" / "golden"   # each a .film with the diagnostics it must give beside it
+PLUGINS = TESTS / "plugins"   # test backends, registered by a dist-info folder
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,7 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture
 def update_goldens(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-goldens") or os.environ.get("FILMC_UPDATE_GOLDENS"))
+    """Only the flag rewrites goldens: an environment variable left set would make every golden test pass."""
+    return bool(request.config.getoption("--update-goldens"))
 
 
 def compare_golden(path: Path, actual: str, update: bool) -> None:

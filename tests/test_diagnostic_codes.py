@@ -12,9 +12,8 @@ from click.testing import CliRunner
 
 from filmc import codes
 from filmc.cli import main
-from tests.conftest import GOLDEN
+from tests.conftest import BAD_FILMS, ROOT
 
-ROOT = GOLDEN.parent.parent
 DOCS = ROOT / "docs" / "diagnostics.md"
 SOURCES = sorted([*(ROOT / "filmc").rglob("*.py"), *(ROOT / "backends" / "filmc_backends").rglob("*.py")])
 REGISTRY_FILE = ROOT / "filmc" / "codes.py"
@@ -118,7 +117,7 @@ def test_terminal_output_points_to_explain(capsys: pytest.CaptureFixture[str],
     from filmc.diagnostics import FilmError
 
     monkeypatch.setenv("NO_COLOR", "1")
-    film = GOLDEN / "diagnostics" / "unknown_entity.film"
+    film = BAD_FILMS / "unknown_entity.film"
     with pytest.raises(FilmError) as err:
         load(film)
     print_diagnostics(err.value.diagnostics, {str(film): film.read_text("utf-8")})

@@ -72,3 +72,22 @@ class RemoteVideo(_Counting):
         else:
             self.count("resumed")
         _animatic(request, out, ctx)
+
+
+class GatedVideo(_Counting):
+    """Makes clips like the animatic, but while FILMC_TEST_GATE names a file it stops at the shot that turns:
+    it creates that file (the test's event: a job is in flight) and waits, so Ctrl-C lands mid-job every time."""
+
+    name = "gatedvideo"
+    capabilities = Capabilities(layer="video")
+
+    async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
+        import asyncio
+        import os
+
+        gate = os.environ.get("FILMC_TEST_GATE")
+        if gate and "turns" in request.prompt:
+            out.write_bytes(b"the start of a clip")  # half-written when the interrupt comes
+            Path(gate).write_text("in flight", "utf-8")
+            await asyncio.sleep(3600)
+        _animatic(request, out, ctx)
