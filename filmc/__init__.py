@@ -1,4 +1,9 @@
-"""filmc: a film-as-code compiler. Stages are functions, re-exported here so each can be called alone."""
+"""filmc: a film-as-code compiler.
+
+`filmc.pipeline` runs the stages end to end; each stage is a package (`syntax`, `check`, `expand`,
+`plan`, `render`, `deliver`, with `backend` and `assemble` beside them) whose functions can be called
+and tested alone. docs/architecture.md says who owns what.
+"""
 
 from __future__ import annotations
 
