@@ -231,9 +231,11 @@ PROFILE_INVALID = _code("F0701", "a profile setting has the wrong type or an unk
     A setting of the profile does not validate, e.g. concurrency = "many" where a number belongs, or a key
     the profile does not have. docs/profiles.md lists every setting.
     """)
-BACKEND_NOT_INSTALLED = _code("F0702", "a profile names a backend that isn't installed or fails to load", """
-    `backend = "animatik"` names nothing registered in the filmc.backends entry-point group, or a backend whose
-    package failed to load (the hint then says why). Fix the spelling, or pip install the backend's package.
+BACKEND_NOT_INSTALLED = _code("F0702", "a profile names a backend that isn't installed or can't serve its layer", """
+    `backend = "animatik"` names nothing registered in the filmc.backends entry-point group; or the backend's
+    package fails to load; or it is a backend of another layer (`espeak`, a voice, named as the video backend)
+    or lacks that layer's methods (the hint then says why). Fix the spelling, name a backend of that layer, or
+    pip install the backend's package.
     """)
 SECRET_IN_PROFILE = _code("F0703", "a profile option looks like a secret", """
     An option named like api_key, secret, token or password: filmc.toml can be committed, shared or pasted

@@ -85,17 +85,19 @@ class Registry:
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self.points))
 
-    def problem(self, name: str) -> str | None:
-        """Why `name` can't be used (not installed, or fails to import), or None; its shape is checked when built."""
+    def problem(self, name: str, layer: Layer) -> str | None:
+        """Why `name` can't serve `layer`, as far as can be told without building it (`filmc check`): not
+        installed, fails to import, or a class that lacks the layer's methods or declares another layer."""
         try:
-            self._factory(name)
+            factory = self._factory(name, layer)
         except PluginError as err:
             return str(err)
-        return None
+        shape = _class_problem(factory, layer)
+        return self._misfit(name, layer, shape) if shape else None
 
     def build(self, name: str, layer: Layer | str, config: BackendConfig, setup: Setup) -> AnyBackend:
         """The backend object for one layer of a profile, checked against that layer's protocol."""
-        factory = self._factory(name)
+        factory = self._factory(name, layer)
         where = self._where(name)
         try:
             backend = factory(config, setup)
@@ -107,8 +109,7 @@ class Registry:
                               "Report it to the plugin's authors, or pick another backend in filmc.toml.") from None
         shape = conformance_problem(backend, layer)
         if shape:
-            raise PluginError(f"backend `{name}` ({where}) can't serve the {layer} layer: {shape}. See "
-                              "docs/backends.md for what each layer needs.")
+            raise PluginError(self._misfit(name, layer, shape))
         return cast(AnyBackend, backend)  # its shape was checked just above
 
     def backends(self, profile_layers: Mapping[Layer, BackendConfig], setup: Setup) -> Backends:
@@ -119,10 +120,14 @@ class Registry:
     def _where(self, name: str) -> str:
         return f"entry point `{name} = {self.points[name].value}`"
 
-    def _factory(self, name: str) -> BackendFactory:
+    def _misfit(self, name: str, layer: Layer | str, shape: str) -> str:
+        return (f"backend `{name}` ({self._where(name)}) can't serve the {layer} layer: {shape}. See "
+                "docs/backends.md for what each layer needs.")
+
+    def _factory(self, name: str, layer: Layer | str) -> BackendFactory:
         if name not in self.points:
-            near = difflib.get_close_matches(name, self.names, n=1)
-            raise PluginError(f"backend `{name}` is not installed: no `{GROUP}` entry point has that name"
+            near = difflib.get_close_matches(name, self.names, n=1, cutoff=0.75)
+            raise PluginError(f"{layer} backend `{name}` is not installed: no `{GROUP}` entry point has that name"
                               + (f"; did you mean `{near[0]}`?" if near else "")
                               + f" (installed: {', '.join(self.names) or 'none'}). Install the package that "
                               "provides it, or name another backend in filmc.toml.")
@@ -142,21 +147,48 @@ def _load(point: EntryPoint, where: str) -> BackendFactory:
         raise PluginError(f"backend `{point.name}` ({where}) failed to load: {type(err).__name__}: {err}") from None
 
 
-def conformance_problem(backend: object, layer: Layer | str) -> str | None:
-    """What `backend` lacks to serve `layer`: a missing method, a sync `render`, or the wrong layer."""
-    protocol, methods, coroutines = _PROTOCOLS[layer]
-    for attribute, kind in (("name", str), ("version", str), ("capabilities", Capabilities)):
-        if not isinstance(getattr(backend, attribute, None), kind):
-            return f"it has no `{attribute}` of type {kind.__name__}"
+def _class_problem(factory: BackendFactory, layer: Layer | str) -> str | None:
+    """What a backend class visibly lacks before it is built: its layer's methods, or its declared layer
+    (a plugin may set `capabilities` in `__init__`; then only building it tells)."""
+    if not isinstance(factory, type):
+        return None
+    missing = _methods_problem(factory, layer)
+    if missing:
+        return missing
+    declared = getattr(factory, "capabilities", None)
+    if isinstance(declared, Capabilities) and not _serves(declared, layer):
+        return f"its capabilities declare the {declared.layer} layer"
+    return None
+
+
+def _methods_problem(backend: object, layer: Layer | str) -> str | None:
+    """The layer's methods, present and (for those the executor awaits) `async def`; a class or an instance."""
+    _, methods, coroutines = _PROTOCOLS[layer]
     for method in methods + coroutines:
         if not callable(getattr(backend, method, None)):
             return f"it has no `{method}` method"
     for method in coroutines:
         if not inspect.iscoroutinefunction(getattr(backend, method)):
             return f"its `{method}` must be `async def`"
-    declared = getattr(backend, "capabilities").layer  # noqa: B009  # checked above, typed as object here
-    if declared != layer and not (declared == "any" and layer in MEDIA_LAYERS):
-        return f"its capabilities declare the {declared} layer"
+    return None
+
+
+def _serves(capabilities: Capabilities, layer: Layer | str) -> bool:
+    return capabilities.layer == layer or (capabilities.layer == "any" and layer in MEDIA_LAYERS)
+
+
+def conformance_problem(backend: object, layer: Layer | str) -> str | None:
+    """What `backend` lacks to serve `layer`: a missing method, a sync `render`, or the wrong layer."""
+    protocol = _PROTOCOLS[layer][0]
+    for attribute, kind in (("name", str), ("version", str), ("capabilities", Capabilities)):
+        if not isinstance(getattr(backend, attribute, None), kind):
+            return f"it has no `{attribute}` of type {kind.__name__}"
+    missing = _methods_problem(backend, layer)
+    if missing:
+        return missing
+    declared: Capabilities = getattr(backend, "capabilities")  # noqa: B009  # checked above; `object` here
+    if not _serves(declared, layer):
+        return f"its capabilities declare the {declared.layer} layer"
     if not isinstance(backend, protocol):  # the structural check, last: it names nothing when it fails
         return f"it does not implement {protocol.__name__}"
     return None

@@ -151,12 +151,12 @@ def _check_backends(profile: Profile, loc: _Locator, diags: Diagnostics) -> None
     registry = Registry.installed()
     for layer in LAYERS:
         config = profile.layer(layer)
-        problem = registry.problem(config.backend)
+        problem = registry.problem(config.backend, layer)
         if problem is None:
             continue
         missing = config.backend not in registry.names
         diags.error(codes.BACKEND_NOT_INSTALLED, f"profile `{profile.name}`: {layer} backend `{config.backend}` is "
-                    + ("not installed" if missing else "installed but fails to load"),
+                    + ("not installed" if missing else "installed but can't be used for it"),
                     loc.find("profile", profile.name, layer, "backend"), hint=problem)
 
 

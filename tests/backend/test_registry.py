@@ -62,7 +62,7 @@ def test_a_plugin_of_the_wrong_shape_is_refused_naming_its_entry_point(registry:
 
 def test_a_plugin_that_declares_impossible_capabilities_fails_to_load_by_name(registry: Registry,
                                                                             tmp_path: Path) -> None:
-    assert "failed to load" in (registry.problem("badcaps") or "")
+    assert "failed to load" in (registry.problem("badcaps", "video") or "")
     with pytest.raises(PluginError, match=r"`badcaps = badcaps:BadCaps`.*failed to load.*clip_seconds"):
         build(registry, "badcaps", "video", tmp_path)
 
@@ -73,9 +73,16 @@ def test_a_plugin_that_crashes_while_starting_is_named(registry: Registry, tmp_p
 
 
 def test_a_backend_that_is_not_installed_names_the_near_miss(registry: Registry, tmp_path: Path) -> None:
-    assert registry.problem("animatic") is None
-    with pytest.raises(PluginError, match=r"`animatik` is not installed.*did you mean `animatic`\?"):
+    assert registry.problem("animatic", "video") is None
+    with pytest.raises(PluginError, match=r"video backend `animatik` is not installed.*did you mean `animatic`\?"):
         build(registry, "animatik", "video", tmp_path)
+    assert "did you mean" not in (registry.problem("soraclip", "video") or "")  # no far-fetched guesses
+
+
+def test_a_class_of_the_wrong_shape_is_found_without_building_it(registry: Registry) -> None:
+    assert "declare the voice layer" in (registry.problem("espeak", "video") or "")
+    assert "no `render` method" in (registry.problem("norender", "video") or "")
+    assert registry.problem("fitvideo", "video") is None  # capabilities set in __init__: only building tells
 
 
 def cli(*args: str, cwd: Path, plugins: bool) -> subprocess.CompletedProcess[str]:
@@ -101,6 +108,15 @@ def test_a_plan_naming_a_backend_that_is_not_installed_is_a_clear_error(tmp_path
     assert rendered.returncode in (1, 2), rendered.stderr
     assert "`failvideo` is not installed" in rendered.stderr
     assert "internal error" not in rendered.stderr and "Traceback" not in rendered.stderr
+
+
+def test_check_reports_a_backend_named_for_the_wrong_layer_in_filmc_toml(tmp_path: Path) -> None:
+    project(tmp_path, "espeak")
+    checked = cli("check", "hello.film", cwd=tmp_path, plugins=False)
+    assert checked.returncode == 1
+    assert "error[F0702]: profile `preview`: video backend `espeak` is installed but can't be used for it" \
+        in checked.stderr
+    assert "filmc.toml:2:1" in checked.stderr and "declare the voice layer" in checked.stderr
 
 
 def test_a_profile_naming_a_plugin_without_render_stops_compile_by_name(tmp_path: Path) -> None:
