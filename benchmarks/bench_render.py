@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENTROPY = ROOT / "films" / "entropy.film"
 MOVIEPY_SCRIPT = Path(__file__).resolve().parent / "_moviepy_timeline.py"
 CARD_FONT = "SourceSansPro-Regular.ttf"   # the font filmc draws card text with (assemble.cards)
-AAC_BITRATE = "192k"   # filmc.assemble.AAC_BITRATE, what filmc's mux encodes narration+music with
+AAC_BITRATE = "192k"   # filmc.assemble.muxer.AAC_BITRATE, what filmc's mux encodes narration+music with
 EDIT = ("Trovarono completezza.", "Trovarono infine la completezza.")   # one narration line (s10-l01)
 
 # filmc's own CLI in a child Python that reports, at exit, its own peak RSS and its largest child's (ffmpeg).

@@ -1,18 +1,19 @@
 """The pipeline end to end: a .film file -> checked film -> prompts -> Plan, and a Plan -> assets -> outputs.
 
-The CLI calls these two functions and nothing deeper; each stage below them can be called alone.
+The CLI calls these functions and nothing deeper; each stage below them can be called alone. Render and
+delivery are imported by `render_film` itself: compiling never pays for the assembler or OpenTimelineIO.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filmc.backend.protocol import AnyBackend, BackendConfig, Expander, Setup
 from filmc.backend.registry import Backends, Registry, require_env
 from filmc.check import load
 from filmc.check.resolved import CheckedFilm
-from filmc.deliver.outputs import Manifest, slug, write_outputs
 from filmc.diagnostics import Diagnostic
 from filmc.errors import BudgetError, UsageError
 from filmc.expand.context import (
@@ -28,25 +29,16 @@ from filmc.expand.context import (
     voice_markup,
 )
 from filmc.expand.templating import Templates
-from filmc.model import Model
 from filmc.perf import gc_paused
 from filmc.plan.model import BackendInfo, Plan, Spec, money
 from filmc.plan.planner import PlanBackends, build_plan
 from filmc.plan.profiles import LAYERS, Profile, load_profile
-from filmc.render import jobs, run
 from filmc.render.cache import Cache, cache_root
-from filmc.render.events import EventSink
-from filmc.render.outcome import JobOutcome
+from filmc.render.jobs import suffix_of
 
-
-class RenderSummary(Model):
-    outcomes: tuple[JobOutcome, ...]
-    manifest: Manifest
-    out_dir: str
-
-    @property
-    def failed(self) -> list[JobOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+if TYPE_CHECKING:
+    from filmc.deliver.outputs import RenderSummary
+    from filmc.render.events import EventSink
 
 
 def build_backends(profile: Profile, project: Path, cache: Cache) -> Backends:
@@ -117,7 +109,7 @@ async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: 
     templates = Templates(project)
 
     def is_cached(spec: Spec, key: str) -> bool:
-        return cache.has(spec.kind, key, jobs.suffix_of(spec))
+        return cache.has(spec.kind, key, suffix_of(spec))
 
     with gc_paused():  # thousands of frozen models, no cycles: the collector would only rescan them
         expansion = await expand(checked, profile, backends, templates, infos, max_cost)
@@ -127,6 +119,8 @@ async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: 
 
 def default_out_dir(plan: Plan) -> Path:
     """`out/<title>/` beside the film: two films in one folder never share media or a manifest."""
+    from filmc.deliver.outputs import slug
+
     return Path(plan.project_dir) / "out" / slug(plan.film.title)
 
 
@@ -134,6 +128,9 @@ async def render_film(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir
                       jobs: int = 4, force: frozenset[str] = frozenset(), max_cost: Decimal | None = None,
                       backoff: float = 1.0) -> RenderSummary:
     """The render command's work: refuse before any job what can't be afforded or made, run, deliver."""
+    from filmc.deliver.outputs import RenderSummary, write_outputs
+    from filmc.render import run
+
     try:
         cache = Cache.for_plan(plan, cache_dir)
         backends = build_backends(plan.profile, Path(plan.project_dir), cache)

@@ -2,75 +2,54 @@
 
 The picture and the sound are built apart and married last by `mux`, which copies the picture
 stream, so a narration or music edit re-runs `mix_audio` and `mux` and never re-encodes a frame.
-The picture side lives in `video` (with `grade` and `cards`), the sound
-side in `audio`; this package is the stage's one import.
+The picture side lives in `video` (with `grade` and `cards`), the sound side in `audio`; this
+package is the stage's one import. Its names load on first use: `filmc.assemble.media` alone (what
+verifying an asset needs) stays cheap, and numpy comes only with the picture or the grade.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from filmc.assemble.audio import (
-    SAMPLE_RATE,
-    Loudness,
-    NarrationPlacement,
-    measure_loudness,
-    measure_window_rms,
-    mix_audio,
-)
-from filmc.assemble.grade import write_lut
-from filmc.assemble.media import MediaError, probe, run_ffmpeg
-from filmc.assemble.video import (
-    Card,
-    Format,
-    PictureSegment,
-    Transition,
-    check_timeline,
-    conform_segment,
-    handles,
-    render_picture,
-    x264_args,
-)
+if TYPE_CHECKING:
+    from filmc.assemble.audio import (
+        SAMPLE_RATE,
+        Loudness,
+        NarrationPlacement,
+        measure_loudness,
+        measure_window_rms,
+        mix_audio,
+    )
+    from filmc.assemble.grade import write_lut
+    from filmc.assemble.muxer import mux
+    from filmc.assemble.video import (
+        Card,
+        Format,
+        PictureSegment,
+        Transition,
+        check_timeline,
+        conform_segment,
+        handles,
+        render_picture,
+        x264_args,
+    )
 
-__all__ = [
-    "SAMPLE_RATE",
-    "Card",
-    "Format",
-    "Loudness",
-    "NarrationPlacement",
-    "PictureSegment",
-    "Transition",
-    "check_timeline",
-    "conform_segment",
-    "handles",
-    "measure_loudness",
-    "measure_window_rms",
-    "mix_audio",
-    "mux",
-    "render_picture",
-    "write_lut",
-    "x264_args",
+_HOME = {
+    "SAMPLE_RATE": "audio", "Loudness": "audio", "NarrationPlacement": "audio", "measure_loudness": "audio",
+    "measure_window_rms": "audio", "mix_audio": "audio", "write_lut": "grade", "mux": "muxer", "Card": "video",
+    "Format": "video", "PictureSegment": "video", "Transition": "video", "check_timeline": "video",
+    "conform_segment": "video", "handles": "video", "render_picture": "video", "x264_args": "video",
+}
+__all__ = [  # the same names as _HOME, spelled out for the type checker
+    "SAMPLE_RATE", "Card", "Format", "Loudness", "NarrationPlacement", "PictureSegment", "Transition",
+    "check_timeline", "conform_segment", "handles", "measure_loudness", "measure_window_rms", "mix_audio", "mux",
+    "render_picture", "write_lut", "x264_args",
 ]
 
-AAC_BITRATE = "192k"
 
-
-def mux(picture: Path, audio: Path, out: Path) -> None:
-    """Marry picture and sound: the picture stream is copied, AAC is encoded once, `moov` comes first.
-
-    A two-input graph is where ffmpeg-python reads best; the assembler's long xfade graphs are built
-    as strings, which is what ffmpeg-python would produce anyway.
-    """
-    import ffmpeg  # ffmpeg-python: argument building only; the binary is imageio-ffmpeg's
-
-    info = probe(audio)
-    if info.audio is None:
-        raise MediaError(f"{audio} has no audio stream to mux")
-    # ffmpeg's AAC `fast` coder: 3x faster than the default two-loop search, inaudible at 192 kb/s, and the
-    # mux is on the path of every narration edit
-    sound = {"acodec": "copy"} if info.audio.codec == "aac" else {"acodec": "aac", "audio_bitrate": AAC_BITRATE,
-                                                                   "ar": SAMPLE_RATE, "aac_coder": "fast"}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    graph = ffmpeg.output(ffmpeg.input(str(picture)).video, ffmpeg.input(str(audio)).audio, str(out),
-                          vcodec="copy", movflags="+faststart", **sound)
-    run_ffmpeg(graph.get_args())
+def __getattr__(name: str) -> Any:
+    """PEP 562: each name is imported from its module the first time it is asked for."""
+    if name in _HOME:
+        return getattr(importlib.import_module(f"filmc.assemble.{_HOME[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ from filmc.timecode import format_clock
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from filmc.pipeline import RenderSummary
+    from filmc.deliver.outputs import RenderSummary
 
 
 def print_report(summary: RenderSummary, out: Console) -> None:

@@ -14,7 +14,6 @@ from filmc import __version__
 from filmc.assemble import Format, NarrationPlacement, PictureSegment, conform_segment, handles
 from filmc.assemble.media import count_frames
 from filmc.deliver.subtitles import TimedLine, cues_from_lines, to_srt, to_vtt
-from filmc.deliver.timeline import ExportClip
 from filmc.files import place, write_atomic, write_text_atomic
 from filmc.keys import content_key
 from filmc.model import Model
@@ -74,6 +73,18 @@ class Manifest(Model):
     outputs: dict[str, str]
     assets: tuple[ManifestAsset, ...]
     qa: QAReport
+
+
+class RenderSummary(Model):
+    """What `filmc render` reports: every job's outcome, and the manifest of what it delivered where."""
+
+    outcomes: tuple[JobOutcome, ...]
+    manifest: Manifest
+    out_dir: str
+
+    @property
+    def failed(self) -> list[JobOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
 
 
 def slug(title: str) -> str:
@@ -159,7 +170,7 @@ def _draw_card(segment: PictureSegment, fmt: Format, handle: int, copy: Path) ->
 
 def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path, name: str) -> str:
     """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve."""
-    from filmc.deliver.timeline import write_otio  # OpenTimelineIO is imported only when a timeline is written
+    from filmc.deliver.timeline import ExportClip, write_otio  # OpenTimelineIO only when a timeline is written
 
     (_, picture), = plan.specs(PictureSpec)
     media = out_dir / "media"

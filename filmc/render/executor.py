@@ -40,7 +40,6 @@ class Executor:
         self.tasks: dict[str, asyncio.Task[JobOutcome]] = {}
         self.by_key: dict[str, asyncio.Task[JobOutcome]] = {}
         self.workdir = cache.root / "work"
-        self.project = Path(plan.project_dir)
 
     def layer_gate(self, job: Job) -> asyncio.Semaphore:
         """Per-backend concurrency from the profile; the picture and the sound are assembled side by side."""

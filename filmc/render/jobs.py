@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from filmc.assemble import measure_loudness
+from filmc.assemble.audio import measure_loudness
 from filmc.assemble.media import MediaError, count_frames, probe, verify_media
 from filmc.backend.protocol import MediaBackend, RenderContext, VoiceResult
 from filmc.model import Model
 from filmc.plan.model import Job, MixSpec, MusicSpec, MuxSpec, PictureSpec, Plan, Spec, VideoSpec, VoiceSpec
-from filmc.render import assembly
 from filmc.render.outcome import JobOutcome
 
 S = TypeVar("S", bound=Spec)
@@ -121,15 +120,23 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# The assembly kinds import the assembler (and numpy with it) when one runs, not when the table is read:
+# `filmc compile` asks the table only for suffixes.
 async def _picture(work: Work[PictureSpec], out: Path) -> None:
+    from filmc.render import assembly
+
     await assembly.picture(work.spec, work.deps, out, work.ctx.workdir)
 
 
 async def _mix(work: Work[MixSpec], out: Path) -> None:
+    from filmc.render import assembly
+
     await assembly.mix(work.spec, work.deps, out)
 
 
 async def _mux(work: Work[MuxSpec], out: Path) -> None:
+    from filmc.render import assembly
+
     await assembly.mux(work.deps, out)
 
 

@@ -337,3 +337,10 @@ def test_mux_copies_the_picture_and_puts_moov_first(media: Path, mixes: dict[str
     assert _video_md5(tmp_path / "film.mp4") == _video_md5(tmp_path / "picture.mp4")
     atoms = _atoms(tmp_path / "film.mp4")
     assert atoms.index("moov") < atoms.index("mdat")
+
+
+def test_the_package_exports_every_name_it_promises_and_loads_them_lazily() -> None:
+    import filmc.assemble as assemble
+
+    assert sorted(assemble.__all__) == sorted(assemble._HOME)
+    assert all(getattr(assemble, name) is not None for name in assemble.__all__)

@@ -15,7 +15,8 @@ import pytest
 from filmc.assemble import measure_loudness, measure_window_rms
 from filmc.assemble.media import count_frames, mean_rgb, probe
 from filmc.cli.progress import PlainEvents
-from filmc.pipeline import RenderSummary, compile_film, render_film
+from filmc.deliver.outputs import RenderSummary
+from filmc.pipeline import compile_film, render_film
 from filmc.plan.model import Plan
 from tests.conftest import FILMS, PLUGINS
 
