@@ -8,88 +8,24 @@ A plugin author reads this module and `filmc.backend.registry`, and nothing else
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from pydantic import Field, model_validator
-
+from filmc.backend.capabilities import (
+    MEDIA_LAYERS,
+    BackendConfig,
+    Capabilities,
+    Layer,
+    OptionValue,
+    Price,
+    Setup,
+)
 from filmc.expand.context import FilmContext, MusicSection, ShotContext, ShotPrompt, Usage
 from filmc.model import Model
 from filmc.syntax.ir import NarrationPart
 
 if TYPE_CHECKING:
     from filmc.expand.templating import Templates
-
-Layer = Literal["expand", "video", "voice", "music"]
-MEDIA_LAYERS: tuple[Layer, ...] = ("video", "voice", "music")
-OptionValue = str | int | float | bool
-
-
-class Price(Model):
-    """What one unit costs; the plan multiplies, the profile may override any field."""
-
-    per_second: Decimal = Field(default=Decimal(0), ge=0)      # video
-    per_1k_chars: Decimal = Field(default=Decimal(0), ge=0)    # speech
-    per_minute: Decimal = Field(default=Decimal(0), ge=0)      # music
-    per_mtok_in: Decimal = Field(default=Decimal(0), ge=0)     # language models
-    per_mtok_out: Decimal = Field(default=Decimal(0), ge=0)
-
-
-class Capabilities(Model):
-    """What a backend can make; `None` means no limit of that kind. Impossible declarations fail at load."""
-
-    layer: Layer | Literal["any"]                     # "any": a source for every media layer (`file`)
-    clip_seconds: tuple[float, ...] | None = None     # allowed clip lengths (video)
-    max_seconds: float | None = None                   # longest clip or track
-    frame_sizes: tuple[tuple[int, int], ...] | None = None
-    languages: tuple[str, ...] | None = None           # voice
-    max_prompt_chars: int | None = None
-    markup: Literal["none", "ssml-break", "audio-tags"] = "none"   # how a voice takes pauses and emphasis
-    env: tuple[str, ...] = ()                          # environment variables it needs (names only)
-    remote: bool = False                               # paid, over the network: journal before waiting
-    price: Price = Price()
-    models: tuple[str, ...] = ()                       # known models; empty: the backend has one
-    default_model: str = ""
-    draws_text: bool = False       # the picture shows heading/caption (previz): they belong in its key
-    renders: bool = True           # False: can be planned and priced, cannot make assets in this version
-
-    @model_validator(mode="after")
-    def _possible(self) -> Capabilities:
-        """A declaration no shot could ever satisfy is the plugin's bug: say so when it loads, not mid-render."""
-        if self.clip_seconds is not None and (not self.clip_seconds or min(self.clip_seconds) <= 0):
-            raise ValueError("clip_seconds must list at least one positive length (or be None for any)")
-        if self.max_seconds is not None and self.max_seconds <= 0:
-            raise ValueError("max_seconds must be positive (or None for no limit)")
-        if self.frame_sizes is not None and (not self.frame_sizes or any(w <= 0 or h <= 0 or w % 2 or h % 2
-                                                                         for w, h in self.frame_sizes)):
-            raise ValueError("frame_sizes must list positive, even sizes (or be None for any)")
-        if self.languages is not None and not self.languages:
-            raise ValueError("languages must list at least one language (or be None for any)")
-        if self.max_prompt_chars is not None and self.max_prompt_chars <= 0:
-            raise ValueError("max_prompt_chars must be positive (or None for no limit)")
-        if self.models and self.default_model and self.default_model not in self.models:
-            raise ValueError(f"default_model {self.default_model!r} is not one of its models {self.models}")
-        return self
-
-
-class BackendConfig(Model):
-    """A profile's settings for one layer: the backend's name, model and free-form options."""
-
-    backend: str
-    model: str = ""
-    concurrency: int = 2
-    timeout: float = 900.0
-    options: dict[str, OptionValue] = Field(default_factory=dict)
-    price: Price | None = None
-
-
-class Setup(Model):
-    """What a factory may know about where it runs: the project and its cache, nothing else."""
-
-    project_dir: Path
-    cache_dir: Path
-
 
 class VideoRequest(Model):
     """One clip to make: everything that changes its pixels is here, and therefore in its key."""
@@ -230,3 +166,10 @@ AnyBackend = MediaBackend | Expander
 
 # A backend class (or any callable) taking the profile's settings for its layer and where it runs.
 BackendFactory = Callable[[BackendConfig, Setup], object]
+
+__all__ = [  # the plugin author's whole vocabulary; the capability models live in filmc.backend.capabilities
+    "MEDIA_LAYERS", "AnyBackend", "BackendConfig", "BackendError", "BackendFactory", "Capabilities", "Expander",
+    "Layer", "MediaBackend", "MusicBackend", "MusicRequest", "MusicSection", "OptionValue", "Price",
+    "RenderContext", "Setup", "SourceBackend", "VideoBackend", "VideoRequest", "VoiceBackend", "VoiceRequest",
+    "VoiceResult", "WordTiming",
+]

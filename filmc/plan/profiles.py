@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from filmc import codes
-from filmc.backend.protocol import BackendConfig, Layer
+from filmc.backend.capabilities import BackendConfig, Layer
 from filmc.diagnostics import Diagnostics, FilmError
 from filmc.model import Model, Span
 
