@@ -41,10 +41,11 @@ class Code(Model):
 _REGISTRY: dict[str, Code] = {}
 
 
-def _code(code: str, title: str, explanation: str, severity: Severity = "error") -> Code:
+def _code(code: str, title: str, explanation: str, severity: Severity = "error", *, reserved: bool = False) -> Code:
     """Defines and registers one code; a number defined twice is a filmc bug caught at import."""
     assert code not in _REGISTRY, f"diagnostic code {code} defined twice"
-    entry = Code(code=code, severity=severity, title=title, explanation=textwrap.dedent(explanation).strip())
+    entry = Code(code=code, severity=severity, title=title, explanation=textwrap.dedent(explanation).strip(),
+                 reserved=reserved)
     _REGISTRY[code] = entry
     return entry
 

@@ -8,15 +8,18 @@ A crash, a full disk or Ctrl-C leaves the old file or the new one, never half of
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 PART_GLOB = ".*.part*"   # what a killed writer leaves behind; cleaned once old enough
+STALE_PART_SECONDS = 6 * 3600   # younger temp files may belong to a render still running
 
 
 def temp_beside(final: Path) -> Path:
@@ -35,11 +38,19 @@ def atomic_path(final: Path, verify: Callable[[Path], object] | None = None) -> 
     tmp = temp_beside(final)
     try:
         yield tmp
-        _fsync_file(tmp)
-        if verify is not None:
-            verify(tmp)
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        _commit(tmp, final, verify)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.asynccontextmanager
+async def atomic_path_async(final: Path) -> AsyncIterator[Path]:
+    """`atomic_path` for the event loop: flushing a large asset to disk happens in a worker thread."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_beside(final)
+    try:
+        yield tmp
+        await asyncio.to_thread(_commit, tmp, final, None)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -64,6 +75,21 @@ def place(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
+def remove_stale_parts(folder: Path, now: float | None = None) -> int:
+    """Temp files a killed writer left under `folder`, once they are old: a young one may be another render's."""
+    removed = 0
+    cutoff = (now or time.time()) - STALE_PART_SECONDS
+    if folder.is_dir():
+        for stale in folder.rglob(PART_GLOB):
+            try:
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink(missing_ok=True)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
 def file_digest(path: Path) -> str:
     """sha256 of a file, streamed: keys of user clips follow their bytes, not their names."""
     h = hashlib.sha256()
@@ -73,8 +99,16 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _commit(tmp: Path, final: Path, verify: Callable[[Path], object] | None) -> None:
+    _fsync_file(tmp)
+    if verify is not None:
+        verify(tmp)
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+
+
 def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows flushes only a writable handle
     try:
         os.fsync(fd)
     finally:

@@ -1,7 +1,8 @@
 """The pipeline end to end: a .film file -> checked film -> prompts -> Plan, and a Plan -> assets -> outputs.
 
-The CLI calls these functions and nothing deeper; each stage below them can be called alone. Render and
-delivery are imported by `render_film` itself: compiling never pays for the assembler or OpenTimelineIO.
+`filmc compile` and `filmc render` run the stages through these functions; each stage can also be called
+alone. Render and delivery are imported by `render_film` itself, so compiling never loads the picture
+assembler or OpenTimelineIO.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def info_of(backend: AnyBackend, config: BackendConfig) -> BackendInfo:
     caps = backend.capabilities
     price = caps.price.model_copy(update=config.price.model_dump(exclude_unset=True)) if config.price else caps.price
     return BackendInfo(name=backend.name, version=backend.version, model=config.model or caps.default_model,
-                       capabilities=caps, price=price, options=config.options)
+                       capabilities=caps, price=price)
 
 
 def plan_backends(backends: Backends, profile: Profile) -> PlanBackends:

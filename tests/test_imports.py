@@ -1,4 +1,4 @@
-"""What each entry point imports: compiling a film must not pay for the assembler, numpy or OpenTimelineIO."""
+"""What each entry point imports when it starts: the CLI, the pipeline and filmc.toml's reader stay light."""
 
 from __future__ import annotations
 

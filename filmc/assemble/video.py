@@ -1,9 +1,9 @@
 """The picture side of assembly: conform every clip to one format, grade it, and join the timeline.
 
-Every conformed segment is encoded with the same x264 settings, starts on a keyframe and carries
-pinned BT.709 colour tags, so segments are interchangeable inputs and can be cached one by one.
-The join is one ffmpeg pass (`concat` for cuts, `xfade` for transitions) whose output lasts
-exactly the sum of the slots; decoded frames never leave ffmpeg.
+The whole picture is one ffmpeg pass per chunk (conform, grade, `concat` for cuts, `xfade` for
+transitions) whose output lasts exactly the sum of the slots; decoded frames never leave ffmpeg.
+`conform_segment` makes one segment alone, with the same x264 settings and pinned BT.709 colour
+tags, for the editor's media beside the OTIO timeline.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from filmc.model import Model
 
 Layer = Literal["expand", "video", "voice", "music"]
+FILE_BACKEND = "file"   # user-supplied clips, lines and tracks: present in every profile, for every media layer
 MEDIA_LAYERS: tuple[Layer, ...] = ("video", "voice", "music")
 OptionValue = str | int | float | bool
 

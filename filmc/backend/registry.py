@@ -18,6 +18,7 @@ from typing import cast
 
 from pydantic import ValidationError
 
+from filmc.backend.capabilities import FILE_BACKEND
 from filmc.backend.protocol import (
     MEDIA_LAYERS,
     AnyBackend,
@@ -36,7 +37,6 @@ from filmc.backend.protocol import (
 from filmc.errors import ConfigError
 
 GROUP = "filmc.backends"
-FILE_BACKEND = "file"   # user-supplied clips, lines and tracks: present in every profile
 
 # What each layer's backend must provide, beyond `name`, `version` and `capabilities`.
 _PROTOCOLS: dict[Layer | str, tuple[type, tuple[str, ...], tuple[str, ...]]] = {
@@ -107,7 +107,10 @@ class Registry:
         except Exception as err:  # a plugin's bug, named, never a traceback
             raise PluginError(f"{layer} backend `{name}` ({where}) failed to start: {type(err).__name__}: {err}. "
                               "Report it to the plugin's authors, or pick another backend in filmc.toml.") from None
-        shape = conformance_problem(backend, layer)
+        try:
+            shape = conformance_problem(backend, layer)
+        except Exception as err:  # e.g. a `capabilities` property that raises
+            shape = f"reading it raised {type(err).__name__}: {err}"
         if shape:
             raise PluginError(self._misfit(name, layer, shape))
         return cast(AnyBackend, backend)  # its shape was checked just above
@@ -148,13 +151,14 @@ def _load(point: EntryPoint, where: str) -> BackendFactory:
 
 
 def _class_problem(factory: BackendFactory, layer: Layer | str) -> str | None:
-    """What a backend class visibly lacks before it is built: its layer's methods, or its declared layer
-    (a plugin may set `capabilities` in `__init__`; then only building it tells)."""
+    """What a backend class visibly gets wrong before it is built: a method of its layer defined but not
+    async, or another layer declared. What it sets in `__init__` only building it tells."""
     if not isinstance(factory, type):
         return None
-    missing = _methods_problem(factory, layer)
-    if missing:
-        return missing
+    _, _, coroutines = _PROTOCOLS[layer]
+    sync = next((m for m in coroutines if m in vars(factory) and _surely_sync(getattr(factory, m))), None)
+    if sync:
+        return f"its `{sync}` must be `async def`"
     declared = getattr(factory, "capabilities", None)
     if isinstance(declared, Capabilities) and not _serves(declared, layer):
         return f"its capabilities declare the {declared.layer} layer"
@@ -168,9 +172,17 @@ def _methods_problem(backend: object, layer: Layer | str) -> str | None:
         if not callable(getattr(backend, method, None)):
             return f"it has no `{method}` method"
     for method in coroutines:
-        if not inspect.iscoroutinefunction(getattr(backend, method)):
+        if _surely_sync(getattr(backend, method)):
             return f"its `{method}` must be `async def`"
     return None
+
+
+def _surely_sync(method: object) -> bool:
+    """A plain Python function that is not a coroutine function, even unwrapped: awaiting its result would
+    fail after it ran, blocking the event loop. Callable objects and compiled functions get the benefit
+    of the doubt (the executor then reports a failed job, not a crash)."""
+    function = inspect.unwrap(getattr(method, "__func__", method))  # type: ignore[arg-type]
+    return inspect.isfunction(function) and not inspect.iscoroutinefunction(function)
 
 
 def _serves(capabilities: Capabilities, layer: Layer | str) -> bool:

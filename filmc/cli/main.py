@@ -22,7 +22,8 @@ Examples:
   filmc explain F0202                     what a diagnostic code means, with an example and the fix
 \b
 Exit codes: 0 ok, 1 spec or profile error, 2 usage error, 3 a render job failed,
-4 refused by --max-cost, 70 internal error (a filmc bug: please report it).
+4 refused by --max-cost, 70 internal error (a filmc bug: please report it),
+130 interrupted (finished assets are kept).
 """
 
 
@@ -104,7 +105,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
     changed = 0
     for path in files:
         try:
-            text = read_source(path, str(path))
+            text = read_source(path, str(path)).replace("\r\n", "\n").replace("\r", "\n")  # as read_text did
             pretty = format_text(text, str(path))
         except FilmError as err:
             report(err, output_format)

@@ -14,10 +14,10 @@ from filmc import __version__
 from filmc.assemble import Format, NarrationPlacement, PictureSegment, conform_segment, handles
 from filmc.assemble.media import count_frames
 from filmc.deliver.subtitles import TimedLine, cues_from_lines, to_srt, to_vtt
-from filmc.files import place, write_atomic, write_text_atomic
+from filmc.files import place, remove_stale_parts, write_atomic, write_text_atomic
 from filmc.keys import content_key
 from filmc.model import Model
-from filmc.plan.model import Job, PictureSpec, Plan, VideoSpec, VoiceSpec
+from filmc.plan.model import Job, MusicSpec, MuxSpec, PictureSpec, Plan, VideoSpec, VoiceSpec
 from filmc.render.assembly import format_of, segments_of
 from filmc.render.cache import Cache
 from filmc.render.jobs import kind_of, suffix_of
@@ -49,6 +49,7 @@ class QAReport(Model):
 class ManifestAsset(Model):
     job: str
     kind: str
+    what: str          # the kind's one-line description of this job
     key: str
     backend: str
     model: str
@@ -101,10 +102,12 @@ def subtitles(plan: Plan, metas: Mapping[str, AssetMeta]) -> tuple[str, str]:
     return to_srt(cues), to_vtt(cues)
 
 
-def overruns(plan: Plan, metas: dict[str, AssetMeta]) -> tuple[Overrun, ...]:
+def overruns(plan: Plan, metas: Mapping[str, AssetMeta]) -> tuple[Overrun, ...]:
+    """Lines the voice made longer than the time the film gives them before the next one."""
+    spoken = {spec.beat_id: metas[job.id] for job, spec in plan.specs(VoiceSpec) if job.id in metas}
     out = []
     for beat in plan.film.timeline.beats:
-        meta = metas.get(f"voice:{beat.id}")
+        meta = spoken.get(beat.id)
         slot = beat.slot_end - beat.start
         if meta and meta.duration > slot + 0.05:
             out.append(Overrun(line=beat.id, needed=round(meta.duration, 2), slot=round(slot, 2)))
@@ -114,8 +117,9 @@ def overruns(plan: Plan, metas: dict[str, AssetMeta]) -> tuple[Overrun, ...]:
 def manifest_asset(job: Job, outcome: JobOutcome, meta: AssetMeta | None) -> ManifestAsset:
     prompt = kind_of(job.spec).prompt(job.spec)
     parameters = job.spec.model_dump(mode="json", exclude={"request": {"prompt"}} if prompt else None)
-    return ManifestAsset(job=job.id, kind=job.spec.kind, key=job.key, backend=job.backend, model=job.model,
-                         status=outcome.status, prompt=prompt, parameters=parameters,
+    return ManifestAsset(job=job.id, kind=job.spec.kind, what=kind_of(job.spec).describe(job.spec), key=job.key,
+                         backend=job.backend, model=job.model, status=outcome.status, prompt=prompt,
+                         parameters=parameters,
                          duration=meta.duration if meta else 0.0, usd=outcome.usd, seconds=outcome.seconds,
                          cache_hit=outcome.status == "cached", path=outcome.path)
 
@@ -123,23 +127,26 @@ def manifest_asset(job: Job, outcome: JobOutcome, meta: AssetMeta | None) -> Man
 def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, out_dir: Path) -> Manifest:
     """Place the film and its sidecars; measure it; write the manifest last (it lists what was written)."""
     name = slug(plan.film.title)
+    remove_stale_parts(out_dir)  # what an interrupted delivery left, once it is old
     metas = {j.id: meta for j in plan.jobs if outcomes[j.id].usable
              and (meta := cache.meta(j.spec.kind, j.key, suffix_of(j.spec))) is not None}
     written: dict[str, str] = {}
     film = out_dir / f"{name}.mp4"
-    mux = outcomes.get("mux")
+    (mux_job, _), = plan.specs(MuxSpec)
+    (picture_job, _), = plan.specs(PictureSpec)
+    mux = outcomes[mux_job.id]
     qa_extra: dict[str, Any] = {}
-    if mux is not None and mux.path and mux.usable and "mux" in metas:
+    if mux.path and mux.usable:
         place(Path(mux.path), film)
         written["film"] = film.name
-        meta = metas["mux"]
-        qa_extra = {"duration": round(meta.duration, 3), "integrated_lufs": meta.lufs,
-                    "true_peak_dbtp": meta.true_peak}
+        meta = metas.get(mux_job.id)
+        qa_extra = {"duration": round(meta.duration if meta else mux.duration, 3),
+                    "integrated_lufs": meta.lufs if meta else None, "true_peak_dbtp": meta.true_peak if meta else None}
     srt, vtt = subtitles(plan, metas)
     for suffix, text in ((".srt", srt), (".vtt", vtt)):
         write_text_atomic(out_dir / f"{name}{suffix}", text)
         written[suffix[1:]] = f"{name}{suffix}"
-    if outcomes["picture"].usable:
+    if outcomes[picture_job.id].usable:
         written["timeline"] = write_timeline(plan, outcomes, out_dir, name)
     statuses = [o.status for o in outcomes.values()]
     qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
@@ -153,13 +160,11 @@ def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, 
     return manifest
 
 
-def clip_frames(plan: Plan, video_job: str | None, media: Path) -> int:
+def clip_frames(generated: Mapping[str, VideoSpec], video_job: str | None, media: Path) -> int:
     """Frames a clip has: the plan knows it for generated clips; a user's clip is counted."""
-    made = dict(plan.specs(VideoSpec))
-    if video_job is not None:
-        spec = made.get(plan.job(video_job))
-        if spec is not None and not spec.request.source_file:
-            return spec.request.frames
+    spec = generated.get(video_job or "")
+    if spec is not None and not spec.request.source_file:
+        return spec.request.frames
     return count_frames(media)
 
 
@@ -175,6 +180,7 @@ def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path
     (_, picture), = plan.specs(PictureSpec)
     media = out_dir / "media"
     deps = {o.job: o for o in outcomes.values()}
+    generated = {job.id: spec for job, spec in plan.specs(VideoSpec)}
     clips = []
     segments = segments_of(picture, deps)
     for seg, segment, handle in zip(picture.segments, segments, handles(segments), strict=True):
@@ -188,7 +194,7 @@ def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path
         copy = media / f"{seg.segment_id}{segment.source.suffix}"
         place(segment.source, copy)
         clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment.model_copy(update={"source": copy}),
-                                available_frames=clip_frames(plan, seg.video_job, copy)))
+                                available_frames=clip_frames(generated, seg.video_job, copy)))
     narration = []
     for job, spec in plan.specs(VoiceSpec):
         outcome = outcomes[job.id]
@@ -196,7 +202,8 @@ def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path
             copy = media / f"{spec.beat_id}.wav"
             place(Path(outcome.path), copy)
             narration.append(NarrationPlacement(wav=copy, start=spec.start, duration=outcome.duration or None))
-    music = outcomes.get("music:score")
+    scores = [outcomes[job.id] for job, _ in plan.specs(MusicSpec)]
+    music = scores[0] if scores else None
     music_copy = None
     if music is not None and music.path:
         music_copy = media / "score.wav"

@@ -45,10 +45,3 @@ class Templates:
         except Exception as err:  # 1/0, a type error, runaway recursion: a template bug, not filmc's
             raise ConfigError(f"template {name} failed while rendering: {type(err).__name__}: {err}") from None
         return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
-
-    def source_of(self, name: str) -> str:
-        """The template text itself: part of every key it produces, so editing a template re-expands."""
-        loader = self.env.loader
-        assert loader is not None
-        source, _, _ = loader.get_source(self.env, name)
-        return source

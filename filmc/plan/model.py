@@ -12,6 +12,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field
 
 from filmc import __version__
+from filmc.backend.capabilities import FILE_BACKEND
 from filmc.backend.protocol import Capabilities, MusicRequest, OptionValue, Price, VideoRequest, VoiceRequest
 from filmc.check.resolved import CheckedFilm, TransitionSpec
 from filmc.expand.context import ShotPrompt
@@ -159,12 +160,11 @@ class BackendInfo(Model):
     model: str
     capabilities: Capabilities
     price: Price
-    options: dict[str, OptionValue] = Field(default_factory=dict)   # the profile's, part of every key
 
 
 def key_options(profile: Profile, layer: JobLayer, backend: str) -> dict[str, OptionValue]:
-    """The profile options a job's key folds in: its layer's, unless the job is made by filmc or from a file."""
-    if layer == "assemble" or backend != profile.layer(layer).backend:
+    """The profile options a job's key folds in: its layer's, unless filmc's assembler or the `file` source makes it."""
+    if layer == "assemble" or backend == FILE_BACKEND:
         return {}
     return profile.layer(layer).options
 

@@ -13,14 +13,13 @@ from pydantic import ValidationError
 
 from filmc.errors import UsageError
 from filmc.keys import content_key
-from filmc.plan.model import PLAN_VERSION, JobKey, Plan, key_options
+from filmc.plan.model import PLAN_VERSION, Job, JobKey, Plan, key_options
 
 RECOMPILE = "Re-run `filmc compile --json` to make a new plan"
 
 
-def job_key(plan: Plan, job_id: str, inputs: tuple[str, ...]) -> str:
+def job_key(plan: Plan, job: Job, inputs: tuple[str, ...]) -> str:
     """The key a job must have, given its inputs' keys: the planner's own rule, recomputed."""
-    job = plan.job(job_id)
     return content_key(JobKey(backend=job.backend, backend_version=job.backend_version, model=job.model,
                               options=key_options(plan.profile, job.layer, job.backend), spec=job.spec,
                               inputs=inputs))
@@ -36,7 +35,7 @@ def plan_problems(plan: Plan) -> list[str]:
         if missing:
             problems.append(f"job {job.id} depends on {', '.join(missing)}, which no earlier job makes")
             continue
-        expected = job_key(plan, job.id, tuple(keys[d] for d in job.deps))
+        expected = job_key(plan, job, tuple(keys[d] for d in job.deps))
         if job.key != expected:
             problems.append(f"job {job.id}'s key does not match its contents (was the plan edited?)")
         keys[job.id] = expected

@@ -45,5 +45,5 @@ async def mix(spec: MixSpec, deps: Mapping[str, JobOutcome], out: Path) -> None:
                             true_peak=spec.true_peak)
 
 
-async def mux(deps: Mapping[str, JobOutcome], out: Path) -> None:
-    await asyncio.to_thread(mux_streams, Path(deps["picture"].path or ""), Path(deps["mix"].path or ""), out)
+async def mux(picture: JobOutcome, mix: JobOutcome, out: Path) -> None:
+    await asyncio.to_thread(mux_streams, Path(picture.path or ""), Path(mix.path or ""), out)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
-from filmc.files import PART_GLOB, write_text_atomic
+from filmc.files import remove_stale_parts, write_text_atomic
 from filmc.plan.model import Plan
 from filmc.plan.profiles import Profile
 from filmc.render.outcome import AssetMeta
-
-STALE_PART_SECONDS = 6 * 3600
 
 
 def cache_root(project_dir: Path, profile: Profile, override: Path | None) -> Path:
@@ -61,15 +58,4 @@ class Cache:
         write_text_atomic(self.sidecar(kind, meta.key), meta.model_dump_json())
 
     def clean_stale_parts(self, now: float | None = None) -> int:
-        """Temp files a killed render left behind, once they are old: a young one may be another render's."""
-        removed = 0
-        cutoff = (now or time.time()) - STALE_PART_SECONDS
-        if self.root.is_dir():
-            for stale in self.root.rglob(PART_GLOB):
-                try:
-                    if stale.stat().st_mtime < cutoff:
-                        stale.unlink(missing_ok=True)
-                        removed += 1
-                except OSError:
-                    continue
-        return removed
+        return remove_stale_parts(self.root, now)

@@ -16,9 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from filmc.assemble.media import MediaError, terminate_running
-from filmc.backend.protocol import BackendError, Layer, RenderContext
+from filmc.backend.protocol import BackendError, Layer, RenderContext, VoiceResult
 from filmc.backend.registry import Backends
-from filmc.files import atomic_path
+from filmc.files import atomic_path_async
 from filmc.plan.model import Job, Plan, Spec
 from filmc.render import jobs
 from filmc.render.cache import Cache
@@ -44,7 +44,7 @@ class Executor:
     def layer_gate(self, job: Job) -> asyncio.Semaphore:
         """Per-backend concurrency from the profile; the picture and the sound are assembled side by side."""
         kind = jobs.kind_of(job.spec)
-        name = f"assemble:{job.spec.kind}" if kind.assembly else job.layer
+        name = f"assemble:{job.spec.kind}" if kind.assembly else job.layer  # each assembly kind on its own
         if name not in self.layer_gates:
             limit = 1 if kind.assembly else self.plan.profile.layer(_media_layer(job)).concurrency
             self.layer_gates[name] = asyncio.Semaphore(max(1, limit))
@@ -134,12 +134,12 @@ class Executor:
         work = self.workdir / uuid.uuid4().hex
         work.mkdir(parents=True, exist_ok=True)
         try:
-            with atomic_path(path) as tmp:
+            async with atomic_path_async(path) as tmp:
                 making = jobs.produce(self.work(job, deps, work), tmp)
                 result = await asyncio.wait_for(making, timeout=self.timeout(job))
                 verified = await jobs.verify(job.spec, self.plan, tmp)
                 meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=verified.duration,
-                                 words=result.words if result else (), lufs=verified.lufs,
+                                 words=result.words if isinstance(result, VoiceResult) else (), lufs=verified.lufs,
                                  true_peak=verified.true_peak)
                 self.cache.record(job.spec.kind, meta)
             return meta
@@ -152,21 +152,19 @@ class Executor:
     def work(self, job: Job, deps: dict[str, JobOutcome], workdir: Path) -> jobs.Work[Spec]:
         """What the job's kind may use; a remote job learns its journalled id, to resume instead of paying again."""
         if jobs.kind_of(job.spec).assembly:
-            return jobs.Work(job=job, spec=job.spec, plan=self.plan, deps=deps, backend=None,
-                             ctx=RenderContext(workdir=workdir))
+            return jobs.Work(job=job, spec=job.spec, deps=deps, backend=None, ctx=RenderContext(workdir=workdir))
         pending = self.journal.pending_remote_id(job.key) if job.remote else None
 
         def remember(remote_id: str) -> None:
             self.journal.write("remote", job.id, job.key, remote_id=remote_id)
 
         ctx = RenderContext(workdir=workdir, journal_remote_id=remember, known_remote_id=pending)
-        return jobs.Work(job=job, spec=job.spec, plan=self.plan, deps=deps, backend=self.backends.media(job.backend),
-                         ctx=ctx)
+        return jobs.Work(job=job, spec=job.spec, deps=deps, backend=self.backends.media(job.backend), ctx=ctx)
 
 
 def _media_layer(job: Job) -> Layer:
     """The profile layer a backend-made job belongs to (the assembly kinds have none)."""
-    assert job.layer != "assemble", job.id
+    assert not jobs.kind_of(job.spec).assembly and job.layer != "assemble", job.id
     return job.layer
 
 

@@ -1,8 +1,9 @@
 """The job kinds, as one table: how each kind is produced, verified, stored and described.
 
-The executor, the cache and the manifest ask this table and never test a job's kind themselves, so a
-new kind (cached picture segments, clip audio, a local model's output) is one spec in the plan and one
-entry here.
+The executor, the cache and the manifest ask this table how to handle a kind and never test it
+themselves, so a new kind (cached picture segments, clip audio, a local model's output) is one spec in
+the plan and one entry here. (Delivery reads particular kinds' contents, the voice lines for the
+subtitles say, through the plan's typed `Plan.specs`.)
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ class Work(Generic[S]):
 
     job: Job
     spec: S
-    plan: Plan
     deps: Mapping[str, JobOutcome]
     backend: MediaBackend | None      # None for the assembly kinds, which filmc makes itself
     ctx: RenderContext
@@ -137,7 +137,8 @@ async def _mix(work: Work[MixSpec], out: Path) -> None:
 async def _mux(work: Work[MuxSpec], out: Path) -> None:
     from filmc.render import assembly
 
-    await assembly.mux(work.deps, out)
+    picture, mix = (work.deps[d] for d in work.job.deps)   # the plan lists the mux's inputs in this order
+    await assembly.mux(picture, mix, out)
 
 
 KINDS: dict[str, JobKind[VideoSpec] | JobKind[VoiceSpec] | JobKind[MusicSpec] | JobKind[PictureSpec]

@@ -8,6 +8,7 @@ from pathlib import PurePath
 from filmc.backend.registry import Backends, require_env
 from filmc.errors import BudgetError, ConfigError, UsageError
 from filmc.plan.model import Job, Plan
+from filmc.render.jobs import kind_of
 
 
 def check_force(plan: Plan, force: frozenset[str]) -> None:
@@ -20,7 +21,8 @@ def check_force(plan: Plan, force: frozenset[str]) -> None:
 
 def check_backends(plan: Plan, backends: Backends) -> None:
     """Every media job names a backend of this profile: a plan can't smuggle in another."""
-    unknown = sorted({j.backend for j in plan.jobs if j.layer != "assemble" and backends.media(j.backend) is None})
+    unknown = sorted({j.backend for j in plan.jobs
+                      if not kind_of(j.spec).assembly and backends.media(j.backend) is None})
     if unknown:
         raise UsageError(f"the plan names backend(s) {', '.join(unknown)} that its profile doesn't use; re-run "
                          "`filmc compile --json`")
@@ -36,7 +38,7 @@ def preflight(plan: Plan, todo: list[Job], backends: Backends, max_cost: Decimal
     if max_cost is not None and cost > max_cost:
         raise BudgetError(f"the {len(todo)} job(s) to run are estimated at ${cost:.2f}, over --max-cost "
                           f"${max_cost:.2f}; nothing was started")
-    made_by = {j.backend: backends.media(j.backend) for j in todo if j.layer != "assemble"}
+    made_by = {j.backend: backends.media(j.backend) for j in todo if not kind_of(j.spec).assembly}
     unable = sorted(name for name, backend in made_by.items()
                     if backend is not None and not backend.capabilities.renders)
     if unable:

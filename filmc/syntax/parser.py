@@ -6,7 +6,7 @@ import functools
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Tree
+from lark import Lark
 from lark.exceptions import UnexpectedInput
 
 from filmc.diagnostics import Diagnostic, FilmError
@@ -48,8 +48,3 @@ def parse_collecting(text: str, path: str) -> tuple[ir.Film, tuple[Diagnostic, .
         except UnexpectedInput as err:
             raise FilmError([syntax_diagnostic(err, text, path, parser().terminals)]) from None
         return lower(tree, path)
-
-
-def tree_of(text: str) -> Tree[Token]:
-    """The raw parse tree; `fmt` walks it to keep comments and layout decisions apart from the IR."""
-    return parser().parse(text)

@@ -81,8 +81,20 @@ def test_a_backend_that_is_not_installed_names_the_near_miss(registry: Registry,
 
 def test_a_class_of_the_wrong_shape_is_found_without_building_it(registry: Registry) -> None:
     assert "declare the voice layer" in (registry.problem("espeak", "video") or "")
-    assert "no `render` method" in (registry.problem("norender", "video") or "")
+    assert "must be `async def`" in (registry.problem("syncrender", "video") or "")
     assert registry.problem("fitvideo", "video") is None  # capabilities set in __init__: only building tells
+
+
+@pytest.mark.parametrize("name", ["decorated", "latebound"])
+def test_unusual_but_right_plugins_load(registry: Registry, name: str, tmp_path: Path) -> None:
+    assert registry.problem(name, "video") is None
+    backend = build(registry, name, "video", tmp_path)
+    assert conformance_problem(backend, "video") is None
+
+
+def test_a_plugin_whose_capabilities_raise_is_refused_not_a_crash(registry: Registry, tmp_path: Path) -> None:
+    with pytest.raises(PluginError, match=r"`raisingcaps`.*reading it raised RuntimeError: no capabilities today"):
+        build(registry, "raisingcaps", "video", tmp_path)
 
 
 def cli(*args: str, cwd: Path, plugins: bool) -> subprocess.CompletedProcess[str]:

@@ -95,6 +95,12 @@ def test_fmt_rewrites_then_check_passes(tmp_path: Path) -> None:
     assert run("fmt", "--check", str(messy)).returncode == 0
 
 
+def test_fmt_reads_windows_line_endings_as_lines(tmp_path: Path) -> None:
+    crlf = tmp_path / "hello.film"
+    crlf.write_bytes((FILMS / "hello.film").read_bytes().replace(b"\n", b"\r\n"))
+    assert run("fmt", "--check", str(crlf)).returncode == 0
+
+
 @pytest.mark.parametrize("name", ["entropy.film", "hello.film"])
 def test_fmt_check_on_examples(name: str) -> None:
     assert run("fmt", "--check", str(FILMS / name)).returncode == 0
