@@ -126,8 +126,8 @@ def default_out_dir(plan: Plan) -> Path:
 
 
 async def render_film(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir: Path | None = None,
-                      jobs: int = 4, force: frozenset[str] = frozenset(), max_cost: Decimal | None = None,
-                      backoff: float = 1.0) -> RenderSummary:
+                      jobs: int = 4, force: frozenset[str] = frozenset(), recreate: frozenset[str] = frozenset(),
+                      max_cost: Decimal | None = None, backoff: float = 1.0) -> RenderSummary:
     """The render command's work: refuse before any job what can't be afforded or made, run, deliver."""
     from filmc.deliver.outputs import RenderSummary, write_outputs
     from filmc.render import run
@@ -135,11 +135,11 @@ async def render_film(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir
     try:
         cache = Cache.for_plan(plan, cache_dir)
         backends = build_backends(plan.profile, Path(plan.project_dir), cache)
-        executor = run.prepare(plan, backends, cache, events, jobs=jobs, force=force, max_cost=max_cost,
-                               backoff=backoff)
+        executor = run.prepare(plan, backends, cache, events, jobs=jobs, force=force, recreate=recreate,
+                               max_cost=max_cost, backoff=backoff)
         out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails now, not after the work
         outcomes = await run.run(executor)
-        manifest = write_outputs(plan, outcomes, cache, out_dir)
+        manifest = write_outputs(plan, outcomes, cache, out_dir, executor.ledger.entries)
     except OSError as err:
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
         raise UsageError(f"cannot write{where}: {err.strerror or err}. Check --out, --cache and the profile's "

@@ -8,8 +8,9 @@ A plugin author reads this module and `filmc.backend.registry`, and nothing else
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from filmc.backend.capabilities import (
     MEDIA_LAYERS,
@@ -86,13 +87,32 @@ class MusicRequest(Model):
     seed: int = 0
 
 
+# How sure a ledger entry is: the provider's own figure; our estimate of a job it accepted; or a create
+# whose answer never came back, which the provider may or may not have billed.
+CostBasis = Literal["actual", "estimated", "possibly-billed"]
+
+
+class RemoteState(Model):
+    """What identifies a paid job at its provider: journalled (fsynced) before filmc waits for it."""
+
+    provider: str
+    operation: str                  # the provider's id for the job
+    output_uri: str | None = None   # where the result waits, once the provider says
+
+
 class RenderContext(Model):
-    """Where a backend may write scratch files, and how to record a remote id before waiting."""
+    """Where a backend may write scratch files, and how it tells the executor what it paid for and where
+    it waits. `filmc.backend.remote.run_remote` uses all of it; a local backend needs only `workdir`."""
 
     model_config = Model.model_config | {"arbitrary_types_allowed": True}
     workdir: Path
-    journal_remote_id: Callable[[str], None] | None = None
-    known_remote_id: str | None = None
+    key: str = ""                          # the job's content key
+    deadline: float | None = None          # time.monotonic() after which to stop waiting (the id is kept)
+    known_remote: RemoteState | None = None   # set when resuming: poll this job, never create another
+    journal_remote: Callable[[RemoteState], None] | None = None
+    record_cost: Callable[[Decimal, CostBasis, str], None] | None = None   # (usd, basis, what) into the ledger
+    report: Callable[[str, float | None], None] | None = None          # (remote state, progress 0..1)
+    create_retries: int = 1                # ambiguous creates retried at most this often (each possibly billed)
 
 
 class BackendError(Exception):
@@ -168,8 +188,9 @@ AnyBackend = MediaBackend | Expander
 BackendFactory = Callable[[BackendConfig, Setup], object]
 
 __all__ = [  # the plugin author's whole vocabulary; the capability models live in filmc.backend.capabilities
-    "MEDIA_LAYERS", "AnyBackend", "BackendConfig", "BackendError", "BackendFactory", "Capabilities", "Expander",
+    "MEDIA_LAYERS", "AnyBackend", "BackendConfig", "BackendError", "BackendFactory", "Capabilities", "CostBasis",
+    "Expander",
     "Layer", "MediaBackend", "MusicBackend", "MusicRequest", "MusicSection", "OptionValue", "Price",
-    "RenderContext", "Setup", "SourceBackend", "VideoBackend", "VideoRequest", "VoiceBackend", "VoiceRequest",
-    "VoiceResult", "WordTiming",
+    "RemoteState", "RenderContext", "Setup", "SourceBackend", "VideoBackend", "VideoRequest", "VoiceBackend",
+    "VoiceRequest", "VoiceResult", "WordTiming",
 ]

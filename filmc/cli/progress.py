@@ -28,10 +28,18 @@ class JsonEvents:
 
 
 class PlainEvents:
-    """One line per finished job on stderr: readable in CI logs, greppable, no escape codes."""
+    """One line per finished job, and per change of a remote job's state, on stderr: readable in CI logs."""
+
+    def __init__(self) -> None:
+        self.remote_states: dict[str, str] = {}
 
     def emit(self, event: RenderEvent) -> None:
-        if event.kind in ("made", "failed", "skipped", "retry", "note"):
+        if event.kind == "remote":
+            if self.remote_states.get(event.job) != event.message:  # polls repeat a state: print its changes
+                self.remote_states[event.job] = event.message
+                sys.stderr.write(f" remote {event.job}: {event.message}\n")
+                sys.stderr.flush()
+        elif event.kind in ("made", "failed", "skipped", "retry", "note"):
             cost = f" ${event.usd:.2f}" if event.usd else ""
             detail = f": {event.message}" if event.message else ""
             sys.stderr.write(f"{event.kind:>7} {event.job} ({event.seconds:.1f}s{cost}){detail}\n")
@@ -42,7 +50,7 @@ class PlainEvents:
 
 
 class RichEvents:
-    """A bar per layer with ETA, and the money spent so far."""
+    """A bar per layer with ETA, the money spent so far, and what each layer's remote jobs are doing."""
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -55,6 +63,7 @@ class RichEvents:
         self.tasks: dict[str, TaskID] = {}
         self.totals: Counter[str] = Counter()
         self.spent = Decimal(0)
+        self.remote: dict[str, dict[str, str]] = {}   # layer -> job -> its remote state
         self.progress.start()
 
     def emit(self, event: RenderEvent) -> None:
@@ -65,8 +74,14 @@ class RichEvents:
             self.progress.update(self.tasks[event.layer], total=self.totals[event.layer])
         elif event.kind in ("cached", "made", "failed", "skipped"):
             self.spent += event.usd
+            self.remote.get(event.layer, {}).pop(event.job, None)
             note = f"[red]{event.job} failed[/]" if event.kind == "failed" else f"${self.spent:.2f}"
             self.progress.update(self.tasks[event.layer], advance=1, note=note)
+        elif event.kind == "remote":
+            shown = f"{event.message} {event.progress:.0%}" if event.progress is not None else event.message
+            self.remote.setdefault(event.layer, {})[event.job] = shown
+            states = Counter(self.remote[event.layer].values())
+            self.progress.update(self.tasks[event.layer], note=", ".join(f"{n} {s}" for s, n in states.items()))
         elif event.kind in ("retry", "note"):
             self.progress.console.print(f"[yellow]{event.kind}[/] {event.job} {event.message}")
 

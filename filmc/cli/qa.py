@@ -32,7 +32,8 @@ def print_report(summary: RenderSummary, out: Console) -> None:
     overruns = ", ".join(f"{o.line} +{o.needed - o.slot:.1f}s" for o in qa.overruns) or "none"
     table.add_row("narration overruns", overruns)
     table.add_row("jobs", f"{qa.made} made, {qa.cached} cached, {qa.failed} failed of {qa.jobs}")
-    table.add_row("cost", f"${qa.usd:.2f}")
+    table.add_row("cost", f"${qa.usd:.2f} estimated" + (f", ${qa.ledger_usd:.2f} in the ledger (billed or possibly "
+                                                        "billed; see manifest.json)" if qa.ledger_usd else ""))
     for name, file in summary.manifest.outputs.items():
         table.add_row(name, escape(f"{summary.out_dir}/{file}"))
     out.print(table)

@@ -84,12 +84,16 @@ def schema_command(what: str) -> None:
               help="Jobs running at once, across layers (each layer also has its profile's limit).")
 @click.option("--force", multiple=True, metavar="JOB",
               help="Re-make these jobs even if cached (ids or globs: video:s01-*, voice:*). Repeatable.")
+@click.option("--recreate", multiple=True, metavar="JOB",
+              help="Pay for a new remote job where the provider failed or lost the last one (ids or globs). "
+              "Without it such a job fails rather than spend twice. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Progress and the result as JSON lines on stdout.")
 @cache_option
 @format_option
 @guarded
 def render_command(source: Path, profile_name: str, out_dir: Path | None, max_cost: Decimal | None, jobs: int,
-                   force: tuple[str, ...], as_json: bool, cache_dir: Path | None, output_format: str) -> None:
+                   force: tuple[str, ...], recreate: tuple[str, ...], as_json: bool, cache_dir: Path | None,
+                   output_format: str) -> None:
     """Render the film: clips, voice-over, music, graded, mixed, subtitled; plus a timeline and manifest.
 
     FILM is a .film file (compiled first, like `filmc compile`) or a plan.json from
@@ -117,7 +121,7 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
         max_cost = remaining_budget(max_cost, plan.expansion.usd)
     target = out_dir or default_out_dir(plan)
     summary = run_sync(render_film(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,
-                                   force=frozenset(force), max_cost=max_cost))
+                                   force=frozenset(force), recreate=frozenset(recreate), max_cost=max_cost))
     if as_json:
         click.echo(json.dumps({"event": "finished", **summary.manifest.qa.model_dump(mode="json"),
                                "outputs": {k: str(target / v) for k, v in summary.manifest.outputs.items()}}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from filmc.plan.model import Job, MusicSpec, MuxSpec, PictureSpec, Plan, VideoSp
 from filmc.render.assembly import format_of, segments_of
 from filmc.render.cache import Cache
 from filmc.render.jobs import kind_of, suffix_of
+from filmc.render.ledger import LedgerEntry, spent
 from filmc.render.outcome import AssetMeta, JobOutcome
 
 
@@ -43,7 +44,8 @@ class QAReport(Model):
     made: int
     cached: int
     failed: int
-    usd: Decimal
+    usd: Decimal                 # the estimate of the jobs made
+    ledger_usd: Decimal = Decimal(0)   # what the ledger says was (or may have been) billed
 
 
 class ManifestAsset(Model):
@@ -73,6 +75,7 @@ class Manifest(Model):
     rendered_at: str
     outputs: dict[str, str]
     assets: tuple[ManifestAsset, ...]
+    ledger: tuple[LedgerEntry, ...] = ()   # every billed or possibly billed attempt, failed ones too
     qa: QAReport
 
 
@@ -124,7 +127,8 @@ def manifest_asset(job: Job, outcome: JobOutcome, meta: AssetMeta | None) -> Man
                          cache_hit=outcome.status == "cached", path=outcome.path)
 
 
-def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, out_dir: Path) -> Manifest:
+def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, out_dir: Path,
+                  ledger: Sequence[LedgerEntry] = ()) -> Manifest:
     """Place the film and its sidecars; measure it; write the manifest last (it lists what was written)."""
     name = slug(plan.film.title)
     remove_stale_parts(out_dir)  # what an interrupted delivery left, once it is old
@@ -152,10 +156,11 @@ def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, 
     qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
                   loudness_target=plan.profile.loudness, overruns=overruns(plan, metas), jobs=len(statuses),
                   made=statuses.count("made"), cached=statuses.count("cached"), failed=statuses.count("failed"),
-                  usd=sum((o.usd for o in outcomes.values()), Decimal(0)), **qa_extra)
+                  usd=sum((o.usd for o in outcomes.values()), Decimal(0)), ledger_usd=spent(ledger), **qa_extra)
     assets = tuple(manifest_asset(j, outcomes[j.id], metas.get(j.id)) for j in plan.jobs)
     manifest = Manifest(title=plan.film.title, source=plan.source, profile=plan.profile.name,
-                        rendered_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), outputs=written, assets=assets, qa=qa)
+                        rendered_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), outputs=written, assets=assets,
+                        ledger=tuple(ledger), qa=qa)
     write_text_atomic(out_dir / "manifest.json", manifest.model_dump_json(indent=1))
     return manifest
 

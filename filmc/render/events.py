@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from filmc.model import Model
 
-Kind = Literal["planned", "start", "cached", "made", "failed", "skipped", "retry", "note"]
+Kind = Literal["planned", "start", "cached", "made", "failed", "skipped", "retry", "note", "remote"]
 
 
 class RenderEvent(Model):
@@ -16,7 +16,8 @@ class RenderEvent(Model):
     layer: str = ""
     seconds: float = 0.0
     usd: Decimal = Decimal(0)
-    message: str = ""
+    message: str = ""               # for `remote`: the remote job's state (submitting, queued, running…)
+    progress: float | None = None   # for `remote`, where the provider says (0..1)
 
 
 class EventSink(Protocol):

@@ -1,8 +1,10 @@
 """Plan -> assets: an asyncio executor over the job graph, with a content-addressed cache and a journal.
 
 Rules that make it trustworthy: a cached asset is reused, never re-made; an asset appears whole or
-not at all (temp file, verify, `os.replace`); a remote job's id is journalled before waiting; a
-failed job fails its dependents, not its siblings; a transient failure is retried with backoff.
+not at all (temp file, verify, `os.replace`); one process at a time makes a key (a file lock); a
+remote job's id is journalled before waiting and resumed, never re-created, unless the provider lost
+it and the user says `--recreate`; every paid attempt goes into the ledger; a failed job fails its
+dependents, not its siblings; a transient failure is retried with backoff.
 """
 
 from __future__ import annotations
@@ -16,25 +18,32 @@ from decimal import Decimal
 from pathlib import Path
 
 from filmc.assemble.media import MediaError, terminate_running
-from filmc.backend.protocol import BackendError, Layer, RenderContext, VoiceResult
+from filmc.backend.protocol import BackendError, Layer, RemoteState, RenderContext, VoiceResult
 from filmc.backend.registry import Backends
+from filmc.backend.remote import RemoteGone
 from filmc.files import atomic_path_async
 from filmc.plan.model import Job, Plan, Spec
 from filmc.render import jobs
 from filmc.render.cache import Cache
 from filmc.render.events import EventSink, RenderEvent
 from filmc.render.journal import Journal
+from filmc.render.ledger import Ledger
+from filmc.render.locks import key_lock
 from filmc.render.outcome import AssetMeta, JobOutcome
+
+GRACE_SECONDS = 60.0   # past a remote job's deadline, for its own loop to stop and say so
 
 
 class Executor:
     """Runs one Plan: each job once per key, as many at once as the limits allow, dependents after their inputs."""
 
     def __init__(self, plan: Plan, backends: Backends, cache: Cache, journal: Journal, events: EventSink,
-                 *, jobs: int = 4, force: frozenset[str] = frozenset(), retries: int = 3,
-                 backoff: float = 1.0) -> None:
+                 *, jobs: int = 4, force: frozenset[str] = frozenset(), recreate: frozenset[str] = frozenset(),
+                 retries: int = 3, backoff: float = 1.0) -> None:
         self.plan, self.backends, self.cache, self.journal = plan, backends, cache, journal
         self.events, self.force, self.retries, self.backoff = events, force, retries, backoff
+        self.recreate = recreate
+        self.ledger = Ledger()
         self.gate = asyncio.Semaphore(max(1, jobs))
         self.layer_gates: dict[str, asyncio.Semaphore] = {}
         self.tasks: dict[str, asyncio.Task[JobOutcome]] = {}
@@ -83,16 +92,27 @@ class Executor:
 
     def hit(self, job: Job) -> AssetMeta | None:
         """A cached asset counts only if its size is the one verified when it was stored."""
-        if job.id in self.force or any(Path(job.id).match(pattern) for pattern in self.force):
+        if _matches(job, self.force):
             return None
         return self.cache.meta(job.spec.kind, job.key, jobs.suffix_of(job.spec))
 
     async def make(self, job: Job, deps: dict[str, JobOutcome]) -> JobOutcome:
+        def waiting() -> None:
+            self.events.emit(RenderEvent(kind="note", job=job.id, layer=job.layer,
+                                         message="another render is making this; waiting for it"))
+
+        async with key_lock(self.cache.root, job.key, waiting):
+            return await self.make_locked(job, deps)
+
+    async def make_locked(self, job: Job, deps: dict[str, JobOutcome]) -> JobOutcome:
         path = self.cache.path(job.spec.kind, job.key, jobs.suffix_of(job.spec))
         meta = self.hit(job)
         if meta is not None:
             self.events.emit(RenderEvent(kind="cached", job=job.id, layer=job.layer))
             return JobOutcome(job=job.id, key=job.key, status="cached", path=str(path), duration=meta.duration)
+        refusal = self.remote_refusal(job) if job.remote else None
+        if refusal:
+            return self.failed(job, refusal, time.monotonic())
         started = time.monotonic()
         error = ""
         for attempt in range(1, self.retries + 1):
@@ -102,6 +122,8 @@ class Executor:
                     self.journal.write("start", job.id, job.key)
                     meta = await self.attempt(job, deps, path)
                 self.journal.write("done", job.id, job.key)
+                if job.remote and not self.ledger.has(job.id):  # a backend that reports no costs: the estimate
+                    self.ledger.recorder(job.id)(job.estimated_usd, "estimated", f"{job.backend}: made")
                 outcome = JobOutcome(job=job.id, key=job.key, status="made", path=str(path), attempts=attempt,
                                      seconds=round(time.monotonic() - started, 3), usd=job.estimated_usd,
                                      duration=meta.duration)
@@ -116,6 +138,10 @@ class Executor:
                     else f"{type(err).__name__}: {_describe(err)}"
                 transient = isinstance(err, TimeoutError) or getattr(err, "transient", False)
                 self.journal.write("failed", job.id, job.key, detail=error)
+                if isinstance(err, RemoteGone):
+                    self.journal.write("remote_gone", job.id, job.key, detail=error)
+                    error += f"; to pay for a new one: filmc render --recreate {job.id}"
+                    break
                 if not transient or attempt == self.retries:
                     break
                 delay = self.backoff * 2 ** (attempt - 1)
@@ -124,10 +150,27 @@ class Executor:
                                              message=f"{error}; retrying in {delay:.1f}s"))
                 await asyncio.sleep(delay)
         self.journal.write("abandoned", job.id, job.key, detail=error)
+        return self.failed(job, error, started)
+
+    def failed(self, job: Job, error: str, started: float) -> JobOutcome:
         outcome = JobOutcome(job=job.id, key=job.key, status="failed", error=error,
                              seconds=round(time.monotonic() - started, 3))
         self.events.emit(RenderEvent(kind="failed", job=job.id, layer=job.layer, message=error))
         return outcome
+
+    def remote_refusal(self, job: Job) -> str | None:
+        """What the journal forbids before a paid job starts: re-creating one the provider lost, unasked."""
+        record = self.journal.remote(job.key)
+        if record.gone and not _matches(job, self.recreate):
+            return (f"the provider reported {record.state.operation if record.state else 'its job'} failed or gone "
+                    f"in an earlier render; to pay for a new one: filmc render --recreate {job.id}")
+        if record.gone:
+            self.journal.write("recreate", job.id, job.key)
+        elif record.unconfirmed:
+            self.events.emit(RenderEvent(kind="note", job=job.id, layer=job.layer, message=(
+                "an interrupted render may have created this job without recording its id; if the provider "
+                "shows an unfinished job for it, it was paid for")))
+        return None
 
     async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path) -> AssetMeta:
         """Produce into a temp file beside the asset, verify it, record its metadata, then move it in place."""
@@ -147,18 +190,28 @@ class Executor:
             shutil.rmtree(work, ignore_errors=True)
 
     def timeout(self, job: Job) -> float | None:
-        return None if jobs.kind_of(job.spec).assembly else self.plan.profile.layer(_media_layer(job)).timeout
+        """A remote job stops itself at its deadline (keeping its id); the grace lets it say so first."""
+        if jobs.kind_of(job.spec).assembly:
+            return None
+        limit = self.plan.profile.layer(_media_layer(job)).timeout
+        return limit + GRACE_SECONDS if job.remote else limit
 
     def work(self, job: Job, deps: dict[str, JobOutcome], workdir: Path) -> jobs.Work[Spec]:
         """What the job's kind may use; a remote job learns its journalled id, to resume instead of paying again."""
         if jobs.kind_of(job.spec).assembly:
             return jobs.Work(job=job, spec=job.spec, deps=deps, backend=None, ctx=RenderContext(workdir=workdir))
-        pending = self.journal.pending_remote_id(job.key) if job.remote else None
+        known = self.journal.remote(job.key).state if job.remote else None
 
-        def remember(remote_id: str) -> None:
-            self.journal.write("remote", job.id, job.key, remote_id=remote_id)
+        def remember(state: RemoteState) -> None:
+            self.journal.write("remote", job.id, job.key, remote=state)
 
-        ctx = RenderContext(workdir=workdir, journal_remote_id=remember, known_remote_id=pending)
+        def report(state: str, progress: float | None) -> None:
+            self.events.emit(RenderEvent(kind="remote", job=job.id, layer=job.layer, message=state,
+                                         progress=progress))
+
+        limit = self.plan.profile.layer(_media_layer(job)).timeout
+        ctx = RenderContext(workdir=workdir, key=job.key, deadline=time.monotonic() + limit, known_remote=known,
+                            journal_remote=remember, record_cost=self.ledger.recorder(job.id), report=report)
         return jobs.Work(job=job, spec=job.spec, deps=deps, backend=self.backends.media(job.backend), ctx=ctx)
 
 
@@ -166,6 +219,10 @@ def _media_layer(job: Job) -> Layer:
     """The profile layer a backend-made job belongs to (the assembly kinds have none)."""
     assert not jobs.kind_of(job.spec).assembly and job.layer != "assemble", job.id
     return job.layer
+
+
+def _matches(job: Job, patterns: frozenset[str]) -> bool:
+    return job.id in patterns or any(Path(job.id).match(pattern) for pattern in patterns)
 
 
 def _describe(err: BaseException) -> str:

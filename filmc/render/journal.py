@@ -1,7 +1,9 @@
-"""The render journal: an append-only, fsynced log of job starts, remote ids and ends.
+"""The render journal: an append-only, fsynced log of job starts, remote jobs and ends.
 
 A remote job's id is written here *before* filmc waits for it, so a crashed or interrupted render
-resumes by polling the same remote job instead of paying for a new one.
+resumes by polling the same remote job instead of paying for a new one. An id is forgotten only when
+its asset is stored (`done`) or the user asks for a new job (`recreate`): not on a timeout, not when
+the attempts run out, not when the provider reports the job gone (that is recorded, `remote_gone`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from filmc.backend.protocol import RemoteState
 from filmc.model import Model
 
-Event = Literal["start", "remote", "done", "failed", "abandoned", "interrupted"]
+Event = Literal["start", "remote", "done", "failed", "abandoned", "interrupted", "remote_gone", "recreate"]
 
 
 class JournalEntry(Model):
@@ -23,8 +26,17 @@ class JournalEntry(Model):
     event: Event
     job: str
     key: str
-    remote_id: str | None = None
+    remote: RemoteState | None = None
+    remote_id: str | None = None   # journals written before remote states were structured
     detail: str | None = None
+
+
+class RemoteRecord(Model):
+    """What the journal knows of a key's paid job."""
+
+    state: RemoteState | None = None   # the job to poll instead of creating one
+    gone: bool = False                 # the provider failed or forgot it: only --recreate pays again
+    unconfirmed: bool = False          # a create was started and no id came back: it may exist, unbilled or not
 
 
 class Journal:
@@ -35,10 +47,9 @@ class Journal:
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(self, event: Event, job: str, key: str, *, remote_id: str | None = None,
+    def write(self, event: Event, job: str, key: str, *, remote: RemoteState | None = None,
               detail: str | None = None) -> None:
-        entry = JournalEntry(ts=round(time.time(), 3), event=event, job=job, key=key, remote_id=remote_id,
-                             detail=detail)
+        entry = JournalEntry(ts=round(time.time(), 3), event=event, job=job, key=key, remote=remote, detail=detail)
         line = entry.model_dump_json(exclude_none=True) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line)
@@ -57,14 +68,22 @@ class Journal:
                 continue
         return out
 
-    def pending_remote_id(self, key: str) -> str | None:
-        """The remote job started for this key and never finished: resume it rather than start another."""
-        remote: str | None = None
+    def remote(self, key: str) -> RemoteRecord:
+        """The paid job started for this key and not yet stored: resume it rather than start another."""
+        record = RemoteRecord()
         for entry in self.entries():
             if entry.key != key:
                 continue
             if entry.event == "remote":
-                remote = entry.remote_id
-            elif entry.event in ("done", "abandoned"):  # finished, or failed for good: start afresh next time
-                remote = None
-        return remote
+                state = entry.remote or (RemoteState(provider="", operation=entry.remote_id)
+                                         if entry.remote_id else None)
+                record = RemoteRecord(state=state)
+            elif entry.event == "remote_gone":
+                record = record.model_copy(update={"gone": True})
+            elif entry.event in ("done", "recreate"):
+                record = RemoteRecord()
+            elif entry.event == "start":
+                record = record.model_copy(update={"unconfirmed": record.state is None})
+            elif entry.event in ("failed", "abandoned") and record.state is None:
+                record = record.model_copy(update={"unconfirmed": False})  # it failed before creating
+        return record

@@ -11,11 +11,11 @@ from filmc.plan.model import Job, Plan
 from filmc.render.jobs import kind_of
 
 
-def check_force(plan: Plan, force: frozenset[str]) -> None:
-    """A `--force` pattern that matches nothing is a typo, not a no-op: say so before rendering."""
-    unmatched = [p for p in sorted(force) if not any(j.id == p or PurePath(j.id).match(p) for j in plan.jobs)]
+def check_patterns(plan: Plan, patterns: frozenset[str], flag: str) -> None:
+    """A `--force` or `--recreate` pattern that matches nothing is a typo, not a no-op: say so before rendering."""
+    unmatched = [p for p in sorted(patterns) if not any(j.id == p or PurePath(j.id).match(p) for j in plan.jobs)]
     if unmatched:
-        raise UsageError(f"--force {unmatched[0]} matches no job; job ids look like video:s01-sh01, voice:s01-l01, "
+        raise UsageError(f"{flag} {unmatched[0]} matches no job; job ids look like video:s01-sh01, voice:s01-l01, "
                          "music:score, picture, mix, mux (see `filmc compile --json`)")
 
 

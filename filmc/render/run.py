@@ -11,16 +11,18 @@ from filmc.render.events import EventSink
 from filmc.render.executor import Executor
 from filmc.render.journal import Journal
 from filmc.render.outcome import JobOutcome
-from filmc.render.preflight import check_backends, check_force, preflight
+from filmc.render.preflight import check_backends, check_patterns, preflight
 
 
 def prepare(plan: Plan, backends: Backends, cache: Cache, events: EventSink, *, jobs: int = 4,
-            force: frozenset[str] = frozenset(), max_cost: Decimal | None = None, backoff: float = 1.0) -> Executor:
+            force: frozenset[str] = frozenset(), recreate: frozenset[str] = frozenset(),
+            max_cost: Decimal | None = None, backoff: float = 1.0) -> Executor:
     """Everything that can refuse, before any job starts (raises UsageError, BudgetError or ConfigError)."""
-    check_force(plan, force)
+    check_patterns(plan, force, "--force")
+    check_patterns(plan, recreate, "--recreate")
     check_backends(plan, backends)
     executor = Executor(plan, backends, cache, Journal(cache.root / "journal.jsonl"), events, jobs=jobs,
-                        force=force, backoff=backoff)
+                        force=force, recreate=recreate, backoff=backoff)
     preflight(plan, [j for j in plan.jobs if executor.hit(j) is None], backends, max_cost)
     return executor
 

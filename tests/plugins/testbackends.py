@@ -6,7 +6,17 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from filmc.backend.protocol import BackendConfig, BackendError, Capabilities, Price, RenderContext, Setup, VideoRequest
+from filmc.backend.protocol import (
+    BackendConfig,
+    BackendError,
+    Capabilities,
+    Price,
+    RemoteState,
+    RenderContext,
+    Setup,
+    VideoRequest,
+)
+from filmc.backend.remote import Progress
 from filmc_backends.animatic_engine import AnimaticClip, render_animatic
 
 
@@ -26,10 +36,15 @@ class _Counting:
         self.ledger = setup.cache_dir / f"{self.name}.calls.json"  # type: ignore[attr-defined]
 
     def count(self, what: str) -> int:
-        data = json.loads(self.ledger.read_text()) if self.ledger.exists() else {}
-        data[what] = data.get(what, 0) + 1
+        from filelock import FileLock
+
+        from filmc.files import write_text_atomic
+
         self.ledger.parent.mkdir(parents=True, exist_ok=True)
-        self.ledger.write_text(json.dumps(data))
+        with FileLock(self.ledger.with_suffix(".lock")):  # two renders may count at once
+            data = json.loads(self.ledger.read_text()) if self.ledger.exists() else {}
+            data[what] = data.get(what, 0) + 1
+            write_text_atomic(self.ledger, json.dumps(data))
         return int(data[what])
 
 
@@ -55,23 +70,63 @@ class FlakyVideo(_Counting):
         _animatic(request, out, ctx)
 
 
+class _LedgerProvider:
+    """A provider whose jobs live in a JSON file under the cache, so a second process sees the first's jobs.
+    It answers `done` on the second poll; prompts steer its faults (see RemoteVideo)."""
+
+    provider = "ledgerprov"
+
+    def __init__(self, backend: RemoteVideo, request: VideoRequest, ctx: RenderContext) -> None:
+        self.backend, self.request, self.ctx = backend, request, ctx
+        self.estimated_usd = Decimal("0.10") * Decimal(str(request.seconds))
+
+    async def create(self) -> RemoteState:
+        from filmc.backend.remote import CreateError
+
+        if "refused" in self.request.prompt and self.backend.count("refused") == 1:
+            raise CreateError("429 Too Many Requests", outcome="not_created", retry_after=0.01)
+        self.backend.count("paid")
+        if "slow" in self.request.prompt:  # a create that takes a while to answer: the window two renders share
+            import asyncio
+
+            await asyncio.sleep(1.0)
+        operation = f"op-{self.request.prompt[:8]}-{self.backend.count('ops')}"
+        if "turns" in self.request.prompt and not (self.backend.ledger.parent / "crashed").exists():
+            (self.backend.ledger.parent / "crashed").write_text("1")
+            assert self.ctx.journal_remote is not None
+            self.ctx.journal_remote(RemoteState(provider=self.provider, operation=operation))
+            raise KeyboardInterrupt  # the process dies while the remote job runs, its id journalled
+        return RemoteState(provider=self.provider, operation=operation)
+
+    async def poll(self, state: RemoteState) -> Progress:
+        if self.backend.count(f"poll {state.operation}") < 2:
+            return Progress(status="running", progress=0.5)
+        if "vanishes" in self.request.prompt and not (self.backend.ledger.parent / "vanished").exists():
+            (self.backend.ledger.parent / "vanished").write_text("1")
+            return Progress(status="gone", detail="expired")
+        return Progress(status="done", actual_usd=self.estimated_usd - Decimal("0.01"))
+
+    async def download(self, state: RemoteState, done: Progress, out: Path) -> None:
+        self.backend.count("resumed" if self.ctx.known_remote else "downloaded")
+        _animatic(self.request, out, self.ctx)
+
+    async def find(self) -> RemoteState | None:
+        return None
+
+
 class RemoteVideo(_Counting):
-    """Pays when it creates a job; journals the id before waiting; a resumed job polls instead of paying."""
+    """A paid remote backend on filmc's own remote loop. Prompts steer faults: "turns" crashes the process
+    after the create (once), "refused" gets one 429, "vanishes" is reported gone by the provider (once),
+    "slow" takes a second to answer its create."""
 
     name = "remotevideo"
     capabilities = Capabilities(layer="video", remote=True, price=Price(per_second=Decimal("0.10")))
 
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
-        if ctx.known_remote_id is None:
-            self.count("paid")
-            assert ctx.journal_remote_id is not None
-            ctx.journal_remote_id(f"remote-{request.prompt[:8]}")
-            if "turns" in request.prompt and not (self.ledger.parent / "crashed").exists():
-                (self.ledger.parent / "crashed").write_text("1")
-                raise KeyboardInterrupt  # the process dies while the remote job runs
-        else:
-            self.count("resumed")
-        _animatic(request, out, ctx)
+        from filmc.backend.remote import Pacing, run_remote
+
+        fast = Pacing(first_poll=0.01, max_poll=0.02, create_backoff=0.01)
+        await run_remote(_LedgerProvider(self, request, ctx), out, ctx, pacing=fast)
 
 
 class GatedVideo(_Counting):

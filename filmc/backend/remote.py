@@ -1,0 +1,174 @@
+"""The one loop every paid remote job goes through: create once, journal, poll, download.
+
+A provider adapter says how to create, poll and download one job; this module decides when, how
+often and what each failure means, so no provider can pay twice by accident:
+
+- the remote id is journalled (fsynced, by the executor) *before* anything waits on it, and a job
+  resumed with a known id is polled, never created again;
+- a failed create is classified: not created (429, refused, a 4xx) is retried after the server's
+  Retry-After; ambiguous (a 5xx, or a connection lost after the request went out) is reconciled
+  where the provider can list its jobs, else retried at most `create_retries` times, each attempt
+  recorded in the ledger as possibly billed; fatal fails the job with the provider's reason;
+- waiting stops at the deadline, but the id stays in the journal: the next render resumes it;
+- a job the provider reports failed or gone raises `RemoteGone`; filmc re-creates it only when the
+  user says so (`filmc render --recreate JOB`).
+
+Provider SDKs must be built with their own retries off for creates (they send no idempotency key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, Protocol
+
+from filmc.backend.protocol import BackendError, CostBasis, RemoteState, RenderContext
+from filmc.model import Model
+
+CreateOutcome = Literal["not_created", "ambiguous", "fatal"]
+
+
+class CreateError(Exception):
+    """A create that failed, classified by whether the provider may have started (and billed) the job."""
+
+    def __init__(self, message: str, *, outcome: CreateOutcome, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.retry_after = retry_after
+
+
+class RemoteGone(BackendError):
+    """The provider failed the job or no longer knows it; paying for a new one needs `--recreate`."""
+
+
+class Progress(Model):
+    """One poll's answer, in filmc's words: the provider's states mapped by the adapter."""
+
+    status: Literal["queued", "running", "done", "failed", "gone"]
+    progress: float | None = None
+    detail: str = ""                    # the provider's reason, for failed jobs
+    output_uri: str | None = None
+    actual_usd: Decimal | None = None   # what the provider says it charged, where it says
+    retry_after: float | None = None    # the provider asked to be polled no sooner
+
+
+class RemoteJob(Protocol):
+    """One job at one provider. `create` is the only call that costs money."""
+
+    provider: str
+    estimated_usd: Decimal
+
+    async def create(self) -> RemoteState: ...
+
+    async def poll(self, state: RemoteState) -> Progress: ...
+
+    async def download(self, state: RemoteState, done: Progress, out: Path) -> None: ...
+
+    async def find(self) -> RemoteState | None:
+        """The job an ambiguous create may have started, where the provider can list jobs; else None."""
+        ...
+
+
+class Pacing(Model):
+    """How often to ask: dense at first (short clips finish fast), then backing off to a ceiling."""
+
+    first_poll: float = 1.0
+    poll_factor: float = 1.5
+    max_poll: float = 15.0
+    create_backoff: float = 2.0
+    max_not_created: int = 5   # refusals (429, 4xx that are worth retrying) before giving up
+
+
+DEFAULT_PACING = Pacing()
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def run_remote(job: RemoteJob, out: Path, ctx: RenderContext, *, pacing: Pacing = DEFAULT_PACING,
+                     sleep: Sleep = asyncio.sleep) -> RemoteState:
+    """Make `out` through `job`: resume the known remote job, or create one; wait; download at once."""
+    state = ctx.known_remote or await _create(job, ctx, pacing, sleep)
+    done = await _wait(job, state, ctx, pacing, sleep)
+    if done.actual_usd is not None and ctx.record_cost is not None:
+        ctx.record_cost(done.actual_usd, "actual", f"{job.provider} {state.operation}: charged")
+    _report(ctx, "downloading", 1.0)
+    await job.download(state, done, out)
+    return state
+
+
+async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sleep) -> RemoteState:
+    ambiguous = refused = 0
+    while True:
+        _report(ctx, "submitting", None)
+        try:
+            state = await job.create()
+        except CreateError as err:
+            if err.outcome == "fatal":
+                raise BackendError(f"{job.provider} refused the job: {err}") from None
+            if err.outcome == "not_created":
+                refused += 1
+                if refused > pacing.max_not_created:
+                    raise BackendError(f"{job.provider} kept refusing the job ({err}); nothing was billed",
+                                       transient=True) from None
+                await sleep(_delay(err.retry_after, pacing.create_backoff * 2 ** (refused - 1)))
+                continue
+            ambiguous += 1
+            _cost(ctx, job.estimated_usd, "possibly-billed",
+                  f"{job.provider}: create attempt {ambiguous} may have been billed ({err})")
+            found = await job.find()
+            if found is not None:
+                _journal(ctx, found)
+                return found
+            if ambiguous > ctx.create_retries:
+                raise BackendError(f"{job.provider} did not confirm the job after {ambiguous} attempt(s), each "
+                                   f"possibly billed ({err}); check the provider's dashboard before re-running"
+                                   ) from None
+            await sleep(_delay(err.retry_after, pacing.create_backoff))
+            continue
+        _journal(ctx, state)   # before anything waits on it: a crash from here on resumes, never re-pays
+        _cost(ctx, job.estimated_usd, "estimated", f"{job.provider} {state.operation}: created")
+        return state
+
+
+async def _wait(job: RemoteJob, state: RemoteState, ctx: RenderContext, pacing: Pacing, sleep: Sleep) -> Progress:
+    interval = pacing.first_poll
+    while True:
+        answer = await job.poll(state)
+        if answer.status == "done":
+            return answer
+        if answer.status in ("failed", "gone"):
+            raise RemoteGone(f"{job.provider} job {state.operation} {answer.status}"
+                             + (f": {answer.detail}" if answer.detail else ""))
+        _report(ctx, answer.status, answer.progress)
+        wait = _delay(answer.retry_after, interval)
+        if ctx.deadline is not None and time.monotonic() + wait > ctx.deadline:
+            raise BackendError(f"{job.provider} job {state.operation} is still {answer.status} at the deadline; "
+                               "it is journalled: render again to pick it up without paying again")
+        await sleep(wait)
+        interval = min(pacing.max_poll, interval * pacing.poll_factor)
+
+
+def _delay(retry_after: float | None, fallback: float) -> float:
+    """The server's Retry-After wins; our own backoff gets jitter, so many jobs don't return at once."""
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    return fallback + random.uniform(0, fallback / 4)
+
+
+def _journal(ctx: RenderContext, state: RemoteState) -> None:
+    if ctx.journal_remote is None:
+        raise BackendError("a remote job needs the executor's journal; it was not given one")
+    ctx.journal_remote(state)
+
+
+def _cost(ctx: RenderContext, usd: Decimal, basis: CostBasis, what: str) -> None:
+    if ctx.record_cost is not None:
+        ctx.record_cost(usd, basis, what)
+
+
+def _report(ctx: RenderContext, state: str, progress: float | None) -> None:
+    if ctx.report is not None:
+        ctx.report(state, progress)

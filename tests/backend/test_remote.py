@@ -1,0 +1,150 @@
+"""The remote-job loop: created once, journalled before any wait, failures classified, nothing paid twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from filmc.backend.protocol import BackendError, CostBasis, RemoteState, RenderContext
+from filmc.backend.remote import CreateError, Pacing, Progress, RemoteGone, run_remote
+
+FAST = Pacing(first_poll=1.0, poll_factor=2.0, max_poll=4.0, create_backoff=1.0)
+
+
+class FakeJob:
+    """A provider scripted call by call; `calls` records what filmc asked, in order."""
+
+    provider = "fakeprov"
+    estimated_usd = Decimal("0.50")
+
+    def __init__(self, creates: list[CreateError | None], polls: list[Progress], *, findable: bool = False) -> None:
+        self.creates, self.polls, self.findable = creates, polls, findable
+        self.calls: list[str] = []
+
+    async def create(self) -> RemoteState:
+        self.calls.append("create")
+        outcome = self.creates.pop(0)
+        if outcome is not None:
+            raise outcome
+        return RemoteState(provider=self.provider, operation=f"op-{self.calls.count('create')}")
+
+    async def poll(self, state: RemoteState) -> Progress:
+        self.calls.append(f"poll {state.operation}")
+        return self.polls.pop(0)
+
+    async def download(self, state: RemoteState, done: Progress, out: Path) -> None:
+        self.calls.append(f"download {state.operation}")
+        out.write_bytes(b"clip")
+
+    async def find(self) -> RemoteState | None:
+        self.calls.append("find")
+        return RemoteState(provider=self.provider, operation="op-found") if self.findable else None
+
+
+class Recorder:
+    """The executor's side of the context: what was journalled, billed and slept."""
+
+    def __init__(self, job: FakeJob) -> None:
+        self.job = job
+        self.ledger: list[tuple[Decimal, CostBasis]] = []
+        self.sleeps: list[float] = []
+
+    def context(self, tmp_path: Path, **extra: object) -> RenderContext:
+        def journal(state: RemoteState) -> None:
+            self.job.calls.append(f"journal {state.operation}")
+
+        def cost(usd: Decimal, basis: CostBasis, what: str) -> None:
+            self.ledger.append((usd, basis))
+
+        return RenderContext(workdir=tmp_path, journal_remote=journal, record_cost=cost, **extra)  # type: ignore[arg-type]
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+RUNNING = Progress(status="running", progress=0.5)
+DONE = Progress(status="done")
+
+
+def make(job: FakeJob, tmp_path: Path, **extra: object) -> tuple[Recorder, RemoteState]:
+    rec = Recorder(job)
+    state = asyncio.run(run_remote(job, tmp_path / "out.mp4", rec.context(tmp_path, **extra), pacing=FAST,
+                                   sleep=rec.sleep))
+    return rec, state
+
+
+def test_created_once_and_journalled_before_the_first_poll(tmp_path: Path) -> None:
+    job = FakeJob([None], [RUNNING, RUNNING, DONE])
+    rec, state = make(job, tmp_path)
+    assert job.calls == ["create", "journal op-1", "poll op-1", "poll op-1", "poll op-1", "download op-1"]
+    assert rec.ledger == [(Decimal("0.50"), "estimated")] and state.operation == "op-1"
+    assert (tmp_path / "out.mp4").read_bytes() == b"clip"
+
+
+def test_a_known_job_is_polled_never_created(tmp_path: Path) -> None:
+    job = FakeJob([], [DONE])
+    rec, _ = make(job, tmp_path, known_remote=RemoteState(provider="fakeprov", operation="op-old"))
+    assert job.calls == ["poll op-old", "download op-old"] and rec.ledger == []
+
+
+def test_polling_is_dense_then_backs_off_and_honours_retry_after(tmp_path: Path) -> None:
+    job = FakeJob([None], [RUNNING, RUNNING, Progress(status="queued", retry_after=7.0), RUNNING, RUNNING, DONE])
+    rec, _ = make(job, tmp_path)
+    assert rec.sleeps[:2] == [pytest.approx(1.0, abs=0.26), pytest.approx(2.0, abs=0.51)]
+    assert rec.sleeps[2] == 7.0 and rec.sleeps[4] <= 4.0 * 1.25  # the server's wish, then the ceiling
+
+
+def test_a_refused_create_waits_as_asked_and_costs_nothing(tmp_path: Path) -> None:
+    job = FakeJob([CreateError("429", outcome="not_created", retry_after=3.0), None], [DONE])
+    rec, _ = make(job, tmp_path)
+    assert job.calls.count("create") == 2 and rec.sleeps[0] == 3.0
+    assert rec.ledger == [(Decimal("0.50"), "estimated")]
+
+
+def test_an_ambiguous_create_is_reconciled_where_the_provider_lists_jobs(tmp_path: Path) -> None:
+    job = FakeJob([CreateError("502 after send", outcome="ambiguous")], [DONE], findable=True)
+    rec, state = make(job, tmp_path)
+    assert job.calls == ["create", "find", "journal op-found", "poll op-found", "download op-found"]
+    assert rec.ledger == [(Decimal("0.50"), "possibly-billed")] and state.operation == "op-found"
+
+
+def test_an_ambiguous_create_is_retried_once_and_every_attempt_is_in_the_ledger(tmp_path: Path) -> None:
+    job = FakeJob([CreateError("reset", outcome="ambiguous"), None], [DONE])
+    rec, _ = make(job, tmp_path)
+    assert job.calls.count("create") == 2
+    assert [basis for _, basis in rec.ledger] == ["possibly-billed", "estimated"]
+    again = FakeJob([CreateError("reset", outcome="ambiguous"), CreateError("reset", outcome="ambiguous")], [])
+    with pytest.raises(BackendError, match="2 attempt\\(s\\), each possibly billed"):
+        make(again, tmp_path)
+    assert again.calls.count("create") == 2  # create_retries=1: never a third
+
+
+def test_a_fatal_create_fails_at_once(tmp_path: Path) -> None:
+    job = FakeJob([CreateError("content policy", outcome="fatal")], [])
+    with pytest.raises(BackendError, match="refused the job: content policy"):
+        make(job, tmp_path)
+    assert job.calls == ["create"]
+
+
+def test_a_job_the_provider_fails_is_gone_not_retried(tmp_path: Path) -> None:
+    job = FakeJob([None], [RUNNING, Progress(status="failed", detail="moderation")])
+    with pytest.raises(RemoteGone, match="op-1 failed: moderation"):
+        make(job, tmp_path)
+    assert job.calls.count("create") == 1
+
+
+def test_the_deadline_stops_waiting_but_keeps_the_job(tmp_path: Path) -> None:
+    job = FakeJob([None], [RUNNING] * 5)
+    with pytest.raises(BackendError, match="journalled: render again"):
+        make(job, tmp_path, deadline=time.monotonic() + 0.5)
+    assert job.calls[:2] == ["create", "journal op-1"]
+
+
+def test_the_providers_own_charge_goes_in_the_ledger(tmp_path: Path) -> None:
+    job = FakeJob([None], [Progress(status="done", actual_usd=Decimal("0.42"))])
+    rec, _ = make(job, tmp_path)
+    assert rec.ledger == [(Decimal("0.50"), "estimated"), (Decimal("0.42"), "actual")]

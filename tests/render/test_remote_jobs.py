@@ -1,0 +1,80 @@
+"""Paid remote jobs through the executor: the ledger, a job the provider loses, two renders at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from filmc.render.ledger import LedgerEntry, spent
+from tests.conftest import PLUGINS
+from tests.render.test_render import new_project, run, statuses
+
+REMOTE = '[profile.preview.video]\nbackend = "remotevideo"\n'
+
+
+def calls(root: Path) -> dict[str, int]:
+    ledger = root / ".filmc" / "cache" / "remotevideo.calls.json"
+    return dict(json.loads(ledger.read_text())) if ledger.exists() else {}
+
+
+@pytest.fixture
+def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(PLUGINS))
+
+
+@pytest.mark.usefixtures("plugins")
+def test_the_ledger_holds_each_paid_attempt_and_the_providers_charges(tmp_path: Path) -> None:
+    film = new_project(tmp_path, edit=("The orb turns", "The orb refused, spins"), toml=REMOTE)
+    summary = run(film, max_cost=5)
+    ledger = summary.manifest.ledger
+    assert {e.job for e in ledger} == {"video:s01-sh01", "video:s02-sh01", "video:s03-sh01"}
+    assert [e.basis for e in ledger if e.job == "video:s02-sh01"] == ["estimated", "actual"]  # the 429 cost nothing
+    assert calls(tmp_path)["paid"] == 3 and calls(tmp_path)["refused"] == 2  # s02: the 429, then its create
+    actual = sum((e.usd for e in ledger if e.basis == "actual"), Decimal(0))
+    assert summary.manifest.qa.ledger_usd == actual == spent(ledger)  # actual charges replace the estimates
+    again = run(film, max_cost=5)
+    assert again.manifest.ledger == () and calls(tmp_path)["paid"] == 3  # cached: nothing paid again
+
+
+@pytest.mark.usefixtures("plugins")
+def test_a_job_the_provider_loses_is_paid_for_again_only_when_asked(tmp_path: Path) -> None:
+    film = new_project(tmp_path, edit=("The orb turns", "The orb vanishes"), toml=REMOTE)
+    first = statuses(run(film, max_cost=5))
+    assert first["video:s02-sh01"] == "failed" and first["mux"] == "skipped"
+    paid = calls(tmp_path)["paid"]
+    refused = run(film, max_cost=5)
+    failed = next(o for o in refused.outcomes if o.job == "video:s02-sh01")
+    assert failed.status == "failed" and "--recreate video:s02-sh01" in (failed.error or "")
+    assert calls(tmp_path)["paid"] == paid  # not one new create without the user's word
+    recreated = statuses(run(film, max_cost=5, recreate=frozenset({"video:s02-*"})))
+    assert recreated["video:s02-sh01"] == "made" and recreated["mux"] == "made"
+    assert calls(tmp_path)["paid"] == paid + 1
+
+
+def test_the_ledger_counts_possible_charges_beside_actual_ones() -> None:
+    entries = [LedgerEntry(job="a", usd=Decimal("1"), basis="possibly-billed", what="reset"),
+               LedgerEntry(job="a", usd=Decimal("1"), basis="estimated", what="created"),
+               LedgerEntry(job="a", usd=Decimal("0.8"), basis="actual", what="charged"),
+               LedgerEntry(job="b", usd=Decimal("2"), basis="estimated", what="created")]
+    assert spent(entries) == Decimal("3.8")
+
+
+def test_two_renders_of_one_project_make_each_paid_job_once(tmp_path: Path) -> None:
+    new_project(tmp_path, edit=("The orb turns", "The orb slowly spins"), toml=REMOTE)  # both renders reach it
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "filmc.cli", "render", "hello.film", "--max-cost", "5"]
+    first = subprocess.Popen([*command, "--out", "a"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen([*command, "--out", "b"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    results = [p.communicate(timeout=240) for p in (first, second)]
+    assert first.returncode == second.returncode == 0, results
+    assert calls(tmp_path)["paid"] == 3  # one create per shot across both processes: the other one waited
+    assert any("another render is making this; waiting for it" in err for _, err in results)
+    assert (tmp_path / "a" / "hello.mp4").read_bytes() == (tmp_path / "b" / "hello.mp4").read_bytes()
