@@ -1,4 +1,4 @@
-"""The real services of the `final` profile, as far as this version goes: declared, priced, planned.
+"""ElevenLabs voice and music in the `final` profile, as far as this version goes: declared, priced, planned.
 
 `filmc compile --profile final` shows their jobs, clip lengths and costs. Making the assets through
 these services arrives with the cloud backends (journal-before-wait, loopback fakes); until then,
@@ -26,15 +26,6 @@ class PlannedBackend:
     async def render(self, request: object, out: Path, ctx: object) -> NoReturn:
         raise BackendError(f"the `{self.name}` backend can plan and price jobs but cannot render them in this "
                            "version of filmc; render with --profile preview, or give the layer a `file` source")
-
-
-class RunwayVideo(PlannedBackend):
-    name = "runway"
-    capabilities = Capabilities(
-        layer="video", clip_seconds=(5.0, 10.0),
-        frame_sizes=((1280, 720), (720, 1280), (1104, 832), (832, 1104), (960, 960), (1584, 672)),
-        max_prompt_chars=1000, env=("RUNWAYML_API_SECRET",), remote=True, renders=False,
-        price=Price(per_second=Decimal("0.05")), models=("gen4_turbo", "gen4_aleph"), default_model="gen4_turbo")
 
 
 class ElevenLabsVoice(PlannedBackend):

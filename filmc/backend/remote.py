@@ -172,3 +172,47 @@ def _cost(ctx: RenderContext, usd: Decimal, basis: CostBasis, what: str) -> None
 def _report(ctx: RenderContext, state: str, progress: float | None) -> None:
     if ctx.report is not None:
         ctx.report(state, progress)
+
+
+def classify_create_failure(err: BaseException, *, secret: str | None = None) -> CreateError:
+    """An SDK's exception from a create call, as what it means for money. Works for the HTTP SDKs filmc
+    uses (anthropic, openai, runwayml, elevenlabs): a `status_code` on status errors, httpx underneath.
+
+    429 and 408: the provider refused before starting, nothing billed, retry after its Retry-After. Any
+    other 4xx: it will refuse again (a bad request, a key it rejects), fatal. 5xx: it may have started
+    the job, ambiguous. No status: refused before the request was sent (a connect error) is harmless;
+    anything after sending (a timeout, a reset) is ambiguous.
+    """
+    message = scrub(" ".join(str(err).split()) or type(err).__name__, secret)
+    status = getattr(err, "status_code", None)
+    if isinstance(status, int):
+        retry_after = _retry_after(getattr(err, "response", None))
+        if status in (408, 429):
+            return CreateError(message, outcome="not_created", retry_after=retry_after)
+        return CreateError(message, outcome="ambiguous" if status >= 500 else "fatal", retry_after=retry_after)
+    if any(type(e).__name__ in ("ConnectError", "ConnectTimeout") for e in _chain(err)):
+        return CreateError(message, outcome="not_created")
+    return CreateError(message, outcome="ambiguous")
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """SDK errors can echo request headers: no key ever reaches a message, a journal or a manifest."""
+    return text.replace(secret, "[redacted]") if secret else text
+
+
+def _retry_after(response: object) -> float | None:
+    headers = getattr(response, "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None   # an HTTP date: our own backoff will do
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen

@@ -72,7 +72,7 @@ def test_claude_writes_every_prompt_once(fake: FakeAnthropic, tmp_path: Path) ->
 def test_cli_compile_final_shows_claude_and_leaks_no_key(fake: FakeAnthropic, tmp_path: Path) -> None:
     film = project(tmp_path)
     env = {**os.environ, "FILMC_CACHE": str(tmp_path / "cache"), "COLUMNS": "160"}
-    shown = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--max-cost", "1",
+    shown = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--max-cost", "2",
                             str(film)],
                            capture_output=True, text=True, env=env, check=False)
     assert shown.returncode == 0, shown.stderr
