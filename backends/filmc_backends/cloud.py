@@ -1,4 +1,4 @@
-"""ElevenLabs voice and music in the `final` profile, as far as this version goes: declared, priced, planned.
+"""ElevenLabs music in the `final` profile, as far as this version goes: declared, priced, planned.
 
 `filmc compile --profile final` shows their jobs, clip lengths and costs. Making the assets through
 these services arrives with the cloud backends (journal-before-wait, loopback fakes); until then,
@@ -26,14 +26,6 @@ class PlannedBackend:
     async def render(self, request: object, out: Path, ctx: object) -> NoReturn:
         raise BackendError(f"the `{self.name}` backend can plan and price jobs but cannot render them in this "
                            "version of filmc; render with --profile preview, or give the layer a `file` source")
-
-
-class ElevenLabsVoice(PlannedBackend):
-    name = "elevenlabs"
-    capabilities = Capabilities(
-        layer="voice", markup="ssml-break", max_prompt_chars=10000, env=("ELEVENLABS_API_KEY",), remote=True,
-        renders=False, price=Price(per_1k_chars=Decimal("0.18")),
-        models=("eleven_multilingual_v2", "eleven_v3"), default_model="eleven_multilingual_v2")
 
 
 class ElevenLabsMusic(PlannedBackend):

@@ -106,6 +106,7 @@ class RenderContext(Model):
 
     model_config = Model.model_config | {"arbitrary_types_allowed": True}
     workdir: Path
+    scratch: Path | None = None            # a folder per key that outlives attempts and crashes: paid-for work
     key: str = ""                          # the job's content key
     deadline: float | None = None          # time.monotonic() after which to stop waiting (the id is kept)
     known_remote: RemoteState | None = None   # set when resuming: poll this job, never create another

@@ -122,6 +122,7 @@ class Executor:
                     self.journal.write("start", job.id, job.key)
                     meta = await self.attempt(job, deps, path)
                 self.journal.write("done", job.id, job.key)
+                shutil.rmtree(self.scratch(job), ignore_errors=True)  # stored: what was kept for it has served
                 if job.remote and not self.ledger.has(job.id):  # a backend that reports no costs: the estimate
                     self.ledger.recorder(job.id)(job.estimated_usd, "estimated", f"{job.backend}: made")
                 outcome = JobOutcome(job=job.id, key=job.key, status="made", path=str(path), attempts=attempt,
@@ -189,6 +190,9 @@ class Executor:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def scratch(self, job: Job) -> Path:
+        return self.cache.root / "scratch" / job.key[:2] / job.key
+
     def timeout(self, job: Job) -> float | None:
         """A remote job stops itself at its deadline (keeping its id); the grace lets it say so first."""
         if jobs.kind_of(job.spec).assembly:
@@ -210,8 +214,9 @@ class Executor:
                                          progress=progress))
 
         limit = self.plan.profile.layer(_media_layer(job)).timeout
-        ctx = RenderContext(workdir=workdir, key=job.key, deadline=time.monotonic() + limit, known_remote=known,
-                            journal_remote=remember, record_cost=self.ledger.recorder(job.id), report=report)
+        ctx = RenderContext(workdir=workdir, scratch=self.scratch(job), key=job.key,
+                            deadline=time.monotonic() + limit, known_remote=known, journal_remote=remember,
+                            record_cost=self.ledger.recorder(job.id), report=report)
         return jobs.Work(job=job, spec=job.spec, deps=deps, backend=self.backends.media(job.backend), ctx=ctx)
 
 

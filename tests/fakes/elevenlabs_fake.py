@@ -1,0 +1,109 @@
+"""A loopback fake of ElevenLabs' text-to-speech-with-timestamps, so the real elevenlabs SDK is tested offline.
+
+POST /v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_44100 answers base64 PCM (a tone,
+60 ms a character, 300 ms for each SSML break) and a per-character alignment, as the API does. Faults:
+a 429 with Retry-After, a 500 after the line was made (and billed), an unknown voice (404).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import struct
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+RATE = 44100
+PER_CHAR = 0.06
+
+
+@dataclass
+class FakeElevenLabs:
+    api_key: str
+    voices: set[str] = field(default_factory=lambda: {"voice-it-1"})
+    script: deque[int] = field(default_factory=deque)   # statuses for the next requests: 429, or 500 (after billing)
+    billed: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return None
+
+            def do_POST(self) -> None:  # the stdlib's naming
+                fake.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FakeElevenLabs:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlparse(h.path)
+        body = json.loads(h.rfile.read(int(h.headers.get("Content-Length", 0))) or b"{}")
+        with self._lock:
+            self.requests += 1
+            fault = self.script.popleft() if self.script else None
+        match = re.fullmatch(r"/v1/text-to-speech/([^/]+)/with-timestamps", url.path)
+        if h.headers.get("xi-api-key") != self.api_key:
+            return _json(h, 401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        if match is None or match.group(1) not in self.voices:
+            return _json(h, 404, {"detail": {"status": "voice_not_found", "message": "No voice with that id."}})
+        if fault == 429:
+            return _json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
+        assert parse_qs(url.query).get("output_format") == ["pcm_44100"]
+        answer = speak(str(body["text"]))
+        with self._lock:
+            self.billed.append(body)
+        if fault == 500:
+            return _json(h, 500, {"detail": {"status": "internal_error"}})
+        return _json(h, 200, answer)
+
+
+def speak(text: str) -> dict[str, Any]:
+    """A tone per spoken character and silence per break, with the alignment the API would give."""
+    chars, starts, ends, samples = [], [], [], bytearray()
+    t = 0.0
+    for piece in re.split(r'(<break time="[\d.]+s"\s*/>)', text):
+        brk = re.fullmatch(r'<break time="([\d.]+)s"\s*/>', piece)
+        length = [float(brk.group(1))] if brk else [PER_CHAR] * len(piece)
+        for char, seconds in zip([piece] if brk else list(piece), length, strict=True):
+            for c in (char if brk else [char]):
+                chars.append(c)
+                starts.append(round(t, 4))
+                ends.append(round(t + (seconds if not brk else 0.0), 4))
+            n = int(seconds * RATE)
+            tone = 0.0 if brk or char.isspace() else 0.3
+            samples += b"".join(struct.pack("<h", int(32767 * tone * math.sin(2 * math.pi * 220 * i / RATE)))
+                                for i in range(n))
+            t += seconds
+    alignment = {"characters": chars, "character_start_times_seconds": starts, "character_end_times_seconds": ends}
+    return {"audio_base64": base64.b64encode(bytes(samples)).decode(), "alignment": alignment,
+            "normalized_alignment": alignment}
+
+
+def _json(h: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    data = json.dumps(body).encode()
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        h.send_header(name, value)
+    h.end_headers()
+    h.wfile.write(data)
