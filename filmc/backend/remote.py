@@ -74,11 +74,14 @@ class RemoteJob(Protocol):
 
 
 class Pacing(Model):
-    """How often to ask: dense at first (short clips finish fast), then backing off to a ceiling."""
+    """How often to ask: every second while a short clip may be finishing, then backing off to a ceiling.
+    A job is seen done at most one interval late: ~0.5 s for the first `steady_for` seconds, then at
+    most `max_poll` (benchmarks/bench_remote.py measures it)."""
 
     first_poll: float = 1.0
+    steady_for: float = 12.0
     poll_factor: float = 1.5
-    max_poll: float = 15.0
+    max_poll: float = 10.0
     create_backoff: float = 2.0
     max_not_created: int = 5   # refusals (429, 4xx that are worth retrying) before giving up
 
@@ -135,6 +138,7 @@ async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sle
 
 async def _wait(job: RemoteJob, state: RemoteState, ctx: RenderContext, pacing: Pacing, sleep: Sleep) -> Progress:
     interval = pacing.first_poll
+    waited = 0.0
     while True:
         answer = await job.poll(state)
         if answer.status == "done":
@@ -143,19 +147,21 @@ async def _wait(job: RemoteJob, state: RemoteState, ctx: RenderContext, pacing: 
             raise RemoteGone(f"{job.provider} job {state.operation} {answer.status}"
                              + (f": {answer.detail}" if answer.detail else ""))
         _report(ctx, answer.status, answer.progress)
-        wait = _delay(answer.retry_after, interval)
+        wait = _delay(answer.retry_after, interval, jitter=0.1)
         if ctx.deadline is not None and time.monotonic() + wait > ctx.deadline:
             raise BackendError(f"{job.provider} job {state.operation} is still {answer.status} at the deadline; "
                                "it is journalled: render again to pick it up without paying again")
         await sleep(wait)
-        interval = min(pacing.max_poll, interval * pacing.poll_factor)
+        waited += wait
+        if waited >= pacing.steady_for:
+            interval = min(pacing.max_poll, interval * pacing.poll_factor)
 
 
-def _delay(retry_after: float | None, fallback: float) -> float:
+def _delay(retry_after: float | None, fallback: float, jitter: float = 0.25) -> float:
     """The server's Retry-After wins; our own backoff gets jitter, so many jobs don't return at once."""
     if retry_after is not None:
         return max(0.0, retry_after)
-    return fallback + random.uniform(0, fallback / 4)
+    return fallback + random.uniform(0, fallback * jitter)
 
 
 def _journal(ctx: RenderContext, state: RemoteState) -> None:

@@ -12,6 +12,7 @@ import json
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -49,12 +50,14 @@ class Task:
     body: Json
     polls: int = 0
     fail: str | None = None
+    created: float = field(default_factory=time.monotonic)
 
 
 @dataclass
 class FakeRunway:
     api_key: str
     polls_to_finish: int = 2
+    seconds_to_finish: float | None = None   # if set, a task finishes this long after its create instead
     creates: list[Json] = field(default_factory=list)          # every create that made a task (billed)
     create_script: deque[Any] = field(default_factory=deque)   # behaviours for the next creates, in order
     fail_prompts: set[str] = field(default_factory=set)        # tasks whose prompt contains one of these fail
@@ -139,7 +142,9 @@ class FakeRunway:
         if task.fail and task.polls >= self.polls_to_finish:
             return _json(h, 200, {**base, "status": "FAILED", "failure": task.fail, "failureCode": "SAFETY",
                                   "cost": {"credits": 0}})
-        if task.polls < self.polls_to_finish or not self.hold.is_set():
+        running = (time.monotonic() - task.created < self.seconds_to_finish if self.seconds_to_finish is not None
+                   else task.polls < self.polls_to_finish)
+        if running or not self.hold.is_set():
             status = "PENDING" if task.polls == 1 else "RUNNING"
             extra = {"progress": 0.5} if status == "RUNNING" else {}
             return _json(h, 200, {**base, "status": status, "estimatedCost": {"credits": 12 * seconds}, **extra})
