@@ -83,7 +83,9 @@ async def expand(checked: CheckedFilm, profile: Profile, backends: Backends, tem
     contexts = shot_contexts(checked)
     todo = [c for c in contexts if not c.shot.clip and not expander.is_cached(film, c, templates)]
     if todo:
-        require_env(expander, "expand", profile.name)
+        # the expander is about to spend; if its key is missing, name the render's missing keys with it
+        require_env([(expander, "expand")], profile.name,
+                    also=[(backends.for_layer(layer), layer) for layer in LAYERS[1:]])
         check_expansion_budget(expander, film, todo, templates, infos.expand, max_cost)
     prompts, usage = await expander.expand_shots(film, contexts, templates) if contexts else ([], Usage())
     price = infos.expand.price

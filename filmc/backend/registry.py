@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import EntryPoint, entry_points
@@ -206,9 +206,22 @@ def conformance_problem(backend: object, layer: Layer | str) -> str | None:
     return None
 
 
-def require_env(backend: AnyBackend, layer: str, profile: str) -> None:
-    """A missing key is one line naming the variable (never its value), before anything is sent or spent."""
-    for var in backend.capabilities.env:
-        if not os.environ.get(var):
-            raise ConfigError(f"{var} is not set: the `{profile}` profile's {layer} layer uses `{backend.name}`. "
-                              f"Export {var}, or use --profile preview to work offline.")
+def require_env(uses: Sequence[tuple[AnyBackend, str]], profile: str,
+                also: Sequence[tuple[AnyBackend, str]] = ()) -> None:
+    """Every missing key in one message naming the variables (never a value), before anything is sent or spent:
+    a user exports them all at once instead of meeting them one paid step at a time. `also`: backends needed
+    later (compile needs only the expander's key), named too when the message is given anyway."""
+
+    def missing_of(pairs: Sequence[tuple[AnyBackend, str]]) -> list[tuple[str, str, str]]:
+        return [(var, layer, backend.name) for backend, layer in pairs for var in backend.capabilities.env
+                if not os.environ.get(var)]
+
+    missing = missing_of(uses)
+    if not missing:
+        return
+    missing += missing_of(also)
+    names = sorted({var for var, _, _ in missing})
+    needs = "; ".join(f"the {layer} layer (`{name}`) needs {var}" for var, layer, name in missing)
+    raise ConfigError(f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} not set: in the `{profile}` profile, "
+                      f"{needs}. Export {'it' if len(names) == 1 else 'them'}, or use --profile preview to work "
+                      "offline.")

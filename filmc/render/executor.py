@@ -27,7 +27,7 @@ from filmc.render import jobs
 from filmc.render.cache import Cache
 from filmc.render.events import EventSink, RenderEvent
 from filmc.render.journal import Journal
-from filmc.render.ledger import Ledger
+from filmc.render.ledger import Ledger, spent
 from filmc.render.locks import key_lock
 from filmc.render.outcome import AssetMeta, JobOutcome
 
@@ -39,11 +39,12 @@ class Executor:
 
     def __init__(self, plan: Plan, backends: Backends, cache: Cache, journal: Journal, events: EventSink,
                  *, jobs: int = 4, force: frozenset[str] = frozenset(), recreate: frozenset[str] = frozenset(),
-                 retries: int = 3, backoff: float = 1.0) -> None:
+                 max_cost: Decimal | None = None, retries: int = 3, backoff: float = 1.0) -> None:
         self.plan, self.backends, self.cache, self.journal = plan, backends, cache, journal
         self.events, self.force, self.retries, self.backoff = events, force, retries, backoff
-        self.recreate = recreate
+        self.recreate, self.max_cost = recreate, max_cost
         self.ledger = Ledger()
+        self.in_flight: dict[str, Decimal] = {}   # paid jobs started and not yet in the ledger: their estimates
         self.gate = asyncio.Semaphore(max(1, jobs))
         self.layer_gates: dict[str, asyncio.Semaphore] = {}
         self.tasks: dict[str, asyncio.Task[JobOutcome]] = {}
@@ -119,8 +120,15 @@ class Executor:
             try:
                 async with self.gate, self.layer_gate(job):
                     started = time.monotonic()  # time at work, not in the queue
+                    over = self.over_budget(job)
+                    if over:
+                        return self.failed(job, over, started)
                     self.journal.write("start", job.id, job.key)
-                    meta = await self.attempt(job, deps, path)
+                    self.in_flight[job.id] = job.estimated_usd
+                    try:
+                        meta = await self.attempt(job, deps, path)
+                    finally:
+                        self.in_flight.pop(job.id, None)
                 self.journal.write("done", job.id, job.key)
                 shutil.rmtree(self.scratch(job), ignore_errors=True)  # stored: what was kept for it has served
                 if job.remote and not self.ledger.has(job.id):  # a backend that reports no costs: the estimate
@@ -158,6 +166,18 @@ class Executor:
                              seconds=round(time.monotonic() - started, 3))
         self.events.emit(RenderEvent(kind="failed", job=job.id, layer=job.layer, message=error))
         return outcome
+
+    def over_budget(self, job: Job) -> str | None:
+        """Checked before each paid submission: what the ledger holds, plus what is in flight, plus this job,
+        must stay within --max-cost (a journalled job is only polled: it costs nothing more)."""
+        if self.max_cost is None or job.estimated_usd <= 0 or self.journal.remote(job.key).state is not None:
+            return None
+        unrecorded = sum((usd for j, usd in self.in_flight.items() if not self.ledger.has(j)), Decimal(0))
+        committed = spent(self.ledger.entries) + unrecorded
+        if committed + job.estimated_usd <= self.max_cost:
+            return None
+        return (f"not submitted: ${committed:.2f} is spent or in flight, and this job's ${job.estimated_usd:.2f} "
+                f"would pass --max-cost ${self.max_cost:.2f} (failed or possibly billed attempts count too)")
 
     def remote_refusal(self, job: Job) -> str | None:
         """What the journal forbids before a paid job starts: re-creating one the provider lost, unasked."""

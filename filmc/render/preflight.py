@@ -44,7 +44,6 @@ def preflight(plan: Plan, todo: list[Job], backends: Backends, max_cost: Decimal
     if unable:
         raise ConfigError(f"backend(s) {', '.join(unable)} can plan and price but not render in this version; "
                           "render with --profile preview, or supply those layers as files")
-    for job in sorted({j.backend: j for j in todo if j.remote}.values(), key=lambda j: j.backend):
-        backend = made_by[job.backend]
-        if backend is not None:
-            require_env(backend, job.layer, plan.profile.name)
+    paid = sorted({j.backend: j for j in todo if j.remote}.values(), key=lambda j: j.backend)
+    require_env([(backend, job.layer) for job in paid if (backend := made_by[job.backend]) is not None],
+                plan.profile.name)

@@ -22,7 +22,7 @@ def prepare(plan: Plan, backends: Backends, cache: Cache, events: EventSink, *, 
     check_patterns(plan, recreate, "--recreate")
     check_backends(plan, backends)
     executor = Executor(plan, backends, cache, Journal(cache.root / "journal.jsonl"), events, jobs=jobs,
-                        force=force, recreate=recreate, backoff=backoff)
+                        force=force, recreate=recreate, max_cost=max_cost, backoff=backoff)
     preflight(plan, [j for j in plan.jobs if executor.hit(j) is None], backends, max_cost)
     return executor
 

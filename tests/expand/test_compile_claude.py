@@ -85,14 +85,16 @@ def test_cli_compile_final_shows_claude_and_leaks_no_key(fake: FakeAnthropic, tm
         assert KEY not in text
 
 
-def test_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+def test_missing_keys_are_one_line_naming_every_variable(tmp_path: Path) -> None:
+    keys = ("ANTHROPIC_API_KEY", "RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in keys}
     env["FILMC_CACHE"] = str(tmp_path / "cache")
     result = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final",
                              str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 1
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "ANTHROPIC_API_KEY is not set" in lines[0]
+    assert len(lines) == 1 and "ANTHROPIC_API_KEY, ELEVENLABS_API_KEY, RUNWAYML_API_SECRET are not set" in lines[0]
+    assert "the video layer (`runway`) needs RUNWAYML_API_SECRET" in lines[0]
 
 
 def test_max_cost_refuses_with_exit_four(fake: FakeAnthropic, tmp_path: Path) -> None:

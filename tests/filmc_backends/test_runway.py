@@ -137,3 +137,16 @@ def test_a_render_killed_while_polling_resumes_without_a_new_create(fake: FakeRu
     assert len(fake.creates) == 3 and all(fake.creates_for(shot) == 1 for shot in ("orb floats", "orb turns",
                                                                                    "orb glows"))
     assert count_frames(tmp_path / "out" / "hello" / "hello.mp4") == 192
+
+
+def test_no_job_is_submitted_once_the_ledger_would_pass_the_budget(fake: FakeRunway, tmp_path: Path) -> None:
+    fake.create_script.append(FailAfterCreating())   # shot 1 costs twice (one attempt possibly billed)
+    film = project(tmp_path, "[profile.final.video]\nconcurrency = 1\n")
+    plan, _ = asyncio.run(compile_film(film, "final"))
+    budget = plan.estimated_usd + Decimal("0.01")     # enough for the plan as estimated, not for the extra attempt
+    summary = asyncio.run(render_film(plan, out_dir=tmp_path / "out", events=PlainEvents(), max_cost=budget,
+                                      jobs=1, backoff=0.01))
+    refused = [o for o in summary.outcomes if o.status == "failed"]
+    assert len(refused) == 1 and "would pass --max-cost" in (refused[0].error or "")
+    assert len(fake.creates) == 3  # two for shot 1, one for shot 2; the third shot was never submitted
+    assert summary.manifest.qa.ledger_usd <= budget
