@@ -10,6 +10,7 @@ dependents, not its siblings; a transient failure is retried with backoff.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shutil
 import time
@@ -45,6 +46,7 @@ class Executor:
         self.recreate, self.max_cost = recreate, max_cost
         self.ledger = Ledger()
         self.in_flight: dict[str, Decimal] = {}   # paid jobs started and not yet in the ledger: their estimates
+        self.secrets = secrets_of(backends)
         self.gate = asyncio.Semaphore(max(1, jobs))
         self.layer_gates: dict[str, asyncio.Semaphore] = {}
         self.tasks: dict[str, asyncio.Task[JobOutcome]] = {}
@@ -145,6 +147,8 @@ class Executor:
             except Exception as err:  # a plugin's bug fails its job, not the render
                 error = _describe(err) if isinstance(err, BackendError | MediaError | TimeoutError | OSError) \
                     else f"{type(err).__name__}: {_describe(err)}"
+                for secret in self.secrets:  # SDK errors echo headers and bodies: no key reaches a journal or a screen
+                    error = error.replace(secret, "[redacted]")
                 transient = isinstance(err, TimeoutError) or getattr(err, "transient", False)
                 self.journal.write("failed", job.id, job.key, detail=error)
                 if isinstance(err, RemoteGone):
@@ -244,6 +248,13 @@ def _media_layer(job: Job) -> Layer:
     """The profile layer a backend-made job belongs to (the assembly kinds have none)."""
     assert not jobs.kind_of(job.spec).assembly and job.layer != "assemble", job.id
     return job.layer
+
+
+def secrets_of(backends: Backends) -> frozenset[str]:
+    """The values of every key the profile's backends read from the environment."""
+    every = (backends.expand, backends.video, backends.voice, backends.music, backends.file)
+    return frozenset(value for backend in every for var in backend.capabilities.env
+                     if len(value := os.environ.get(var, "")) >= 8)
 
 
 def _matches(job: Job, patterns: frozenset[str]) -> bool:

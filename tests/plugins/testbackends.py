@@ -146,3 +146,15 @@ class GatedVideo(_Counting):
             Path(gate).write_text("in flight", "utf-8")
             await asyncio.sleep(3600)
         _animatic(request, out, ctx)
+
+
+class LeakyVideo(_Counting):
+    """Fails with an error that echoes its API key, as SDK errors echoing request headers do."""
+
+    name = "leakyvideo"
+    capabilities = Capabilities(layer="video", env=("LEAKY_API_KEY",))
+
+    async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
+        import os
+
+        raise BackendError(f"401 Unauthorized: headers {{'Authorization': 'Bearer {os.environ['LEAKY_API_KEY']}'}}")

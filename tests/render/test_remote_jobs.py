@@ -78,3 +78,17 @@ def test_two_renders_of_one_project_make_each_paid_job_once(tmp_path: Path) -> N
     assert calls(tmp_path)["paid"] == 3  # one create per shot across both processes: the other one waited
     assert any("another render is making this; waiting for it" in err for _, err in results)
     assert (tmp_path / "a" / "hello.mp4").read_bytes() == (tmp_path / "b" / "hello.mp4").read_bytes()
+
+
+def test_a_key_echoed_by_a_failing_backend_is_redacted_everywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    secret = "lk-2c9e7f31-do-not-print"
+    monkeypatch.setenv("LEAKY_API_KEY", secret)
+    film = new_project(tmp_path, toml='[profile.preview.video]\nbackend = "leakyvideo"\n')
+    summary = run(film)
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    assert failed and all("[redacted]" in (o.error or "") for o in failed)
+    captured = capfd.readouterr()
+    assert secret not in captured.out + captured.err
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()] == []
