@@ -30,6 +30,8 @@ class FakeElevenLabs:
     voices: set[str] = field(default_factory=lambda: {"voice-it-1"})
     script: deque[int] = field(default_factory=deque)   # statuses for the next requests: 429, or 500 (after billing)
     billed: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)   # every composed (billed) track's request
+    score_offset: float = 0.0   # seconds the composed track misses its plan by
     requests: int = 0
 
     def __post_init__(self) -> None:
@@ -63,6 +65,8 @@ class FakeElevenLabs:
         match = re.fullmatch(r"/v1/text-to-speech/([^/]+)/with-timestamps", url.path)
         if h.headers.get("xi-api-key") != self.api_key:
             return _json(h, 401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        if url.path == "/v1/music":
+            return self.compose(h, url.query, body, fault)
         if match is None or match.group(1) not in self.voices:
             return _json(h, 404, {"detail": {"status": "voice_not_found", "message": "No voice with that id."}})
         if fault == 429:
@@ -74,6 +78,27 @@ class FakeElevenLabs:
         if fault == 500:
             return _json(h, 500, {"detail": {"status": "internal_error"}})
         return _json(h, 200, answer)
+
+
+    def compose(self, h: BaseHTTPRequestHandler, query: str, body: dict[str, Any], fault: int | None) -> None:
+        """Streams 16-bit mono PCM as long as the plan's sections, a slow sine sweep (no silence to hide in)."""
+        if fault == 429:
+            return _json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
+        assert parse_qs(query).get("output_format") == ["pcm_48000"] and body.get("respect_sections_durations")
+        ms = sum(int(s["duration_ms"]) for s in body["composition_plan"]["sections"])
+        frames = int((ms / 1000 + self.score_offset) * 48000)
+        pcm = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * (110 + i / 4800) * i / 48000)))
+                       for i in range(frames))
+        with self._lock:
+            self.scores.append(body)
+        if fault == 500:
+            return _json(h, 500, {"detail": {"status": "internal_error"}})
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Content-Length", str(len(pcm)))
+        h.end_headers()
+        h.wfile.write(pcm)
+        return None
 
 
 def speak(text: str) -> dict[str, Any]:
