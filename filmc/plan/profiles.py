@@ -133,13 +133,17 @@ def load_profile(name: str, project_dir: Path) -> Profile:
 
 
 _SECRET = re.compile(r"(api[_-]?key|secret|token|password)", re.IGNORECASE)
+# Values shaped like keys, whatever the option is called: provider prefixes, or a long run of letters and
+# digits mixed (model names and paths have separators or are short).
+_SECRET_VALUE = re.compile(r"^(sk|rk|pk|xi|key)[-_][A-Za-z0-9_-]{8,}$|^AIza[A-Za-z0-9_-]{20,}$"
+                           r"|^(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}$")
 
 
 def _check_secrets(profile: Profile, loc: _Locator, diags: Diagnostics) -> None:
     """Keys live in the environment only: a file can be committed, shared or pasted into an issue."""
     for layer in LAYERS:
-        for option in profile.layer(layer).options:
-            if _SECRET.search(option):
+        for option, value in profile.layer(layer).options.items():
+            if _SECRET.search(option) or (isinstance(value, str) and _SECRET_VALUE.match(value)):
                 diags.error(codes.SECRET_IN_PROFILE, f"profile `{profile.name}`: `{option}` looks like a secret",
                             loc.find("profile", profile.name, layer, "options", option),
                             hint="remove it from filmc.toml; backends read their keys from environment variables")

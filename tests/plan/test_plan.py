@@ -143,6 +143,7 @@ def test_a_shot_no_length_covers_is_a_diagnostic(tmp_path: Path, monkeypatch: py
     ('[profile.preview.video]\nbackend = "animatik"\n', "F0702", 2),
     ('[profile.preview.voice]\nbackend = "espeak"\nconcurrency = "many"\n', "F0701", 3),
     ('[profile.preview.video]\nbackend = "animatic"\noptions = { api_key = "sk-123" }\n', "F0703", 3),
+    ('[profile.preview.video]\nbackend = "animatic"\noptions = { auth = "sk-proj-4f9a8b7c6d5e" }\n', "F0703", 3),
     ("[profile.preview\n", "F0700", 1),
 ])
 def test_profile_mistakes_point_into_filmc_toml(tmp_path: Path, toml: str, code: str, line: int) -> None:
