@@ -32,12 +32,11 @@ from filmc.backend.protocol import (
 from filmc.backend.remote import Progress, RemoteGone, classify_create_failure, run_remote
 from filmc.files import write_atomic
 from filmc.model import Model
+from filmc_backends.elevenlabs_common import KEY_VARIABLE, kept_answer, make_client
 
 if TYPE_CHECKING:
     from elevenlabs.client import AsyncElevenLabs
 
-KEY_VARIABLE = "ELEVENLABS_API_KEY"
-BASE_URL_VARIABLE = "ELEVENLABS_BASE_URL"
 SAMPLE_RATE = 48000
 MIN_SECTION_MS, MAX_SECTION_MS = 3000, 120000
 LENGTH_TOLERANCE = 2.0   # seconds the track may miss the plan by before it is refused
@@ -95,13 +94,7 @@ class ElevenLabsMusic:
 
     def client(self) -> AsyncElevenLabs:
         if self._client is None:
-            from elevenlabs.client import AsyncElevenLabs
-
-            key = os.environ.get(KEY_VARIABLE)
-            if not key:
-                raise BackendError(f"{KEY_VARIABLE} is not set")
-            self._client = AsyncElevenLabs(api_key=key, base_url=os.environ.get(BASE_URL_VARIABLE) or None,
-                                           timeout=600.0)
+            self._client = make_client(timeout=600.0)
         return self._client
 
     async def render(self, request: MusicRequest, out: Path, ctx: RenderContext) -> None:
@@ -150,10 +143,7 @@ class Score:
         return RemoteState(provider=self.provider, operation=operation)
 
     async def poll(self, state: RemoteState) -> Progress:
-        kept = self.scratch / f"{state.operation}.pcm"
-        if not kept.is_file():
-            return Progress(status="gone", detail="the kept track is missing from the cache's scratch folder")
-        return Progress(status="done", output_uri=str(kept))
+        return kept_answer(self.scratch / f"{state.operation}.pcm", "track")
 
     async def download(self, state: RemoteState, done: Progress, out: Path) -> None:
         pcm = Path(done.output_uri or "").read_bytes()

@@ -35,12 +35,11 @@ from filmc.backend.protocol import (
 )
 from filmc.backend.remote import CreateError, Progress, classify_create_failure, run_remote
 from filmc.files import write_text_atomic
+from filmc_backends.elevenlabs_common import KEY_VARIABLE, kept_answer, make_client
 
 if TYPE_CHECKING:
     from elevenlabs.client import AsyncElevenLabs
 
-KEY_VARIABLE = "ELEVENLABS_API_KEY"
-BASE_URL_VARIABLE = "ELEVENLABS_BASE_URL"
 SAMPLE_RATE = 44100
 MARKUP: dict[str, Literal["ssml-break", "audio-tags"]] = {"eleven_multilingual_v2": "ssml-break",
                                                           "eleven_v3": "audio-tags"}
@@ -70,13 +69,7 @@ class ElevenLabsVoice:
 
     def client(self) -> AsyncElevenLabs:
         if self._client is None:
-            from elevenlabs.client import AsyncElevenLabs
-
-            key = os.environ.get(KEY_VARIABLE)
-            if not key:
-                raise BackendError(f"{KEY_VARIABLE} is not set")
-            self._client = AsyncElevenLabs(api_key=key, base_url=os.environ.get(BASE_URL_VARIABLE) or None,
-                                           timeout=120.0)
+            self._client = make_client(timeout=120.0)
         return self._client
 
     async def render(self, request: VoiceRequest, out: Path, ctx: RenderContext) -> VoiceResult:
@@ -122,10 +115,7 @@ class SpokenLine:
         return RemoteState(provider=self.provider, operation=operation)
 
     async def poll(self, state: RemoteState) -> Progress:
-        kept = self.scratch / f"{state.operation}.json"
-        if not kept.is_file():
-            return Progress(status="gone", detail="the kept answer is missing from the cache's scratch folder")
-        return Progress(status="done", output_uri=str(kept))
+        return kept_answer(self.scratch / f"{state.operation}.json", "answer")
 
     async def download(self, state: RemoteState, done: Progress, out: Path) -> None:
         kept: dict[str, Any] = json.loads(Path(done.output_uri or "").read_text("utf-8"))

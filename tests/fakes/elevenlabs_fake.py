@@ -15,10 +15,12 @@ import struct
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.loopback import send_json, serve
 
 RATE = 44100
 PER_CHAR = 0.06
@@ -36,20 +38,10 @@ class FakeElevenLabs:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
-            def do_POST(self) -> None:  # the stdlib's naming
-                fake.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(on_post=self.handle)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> FakeElevenLabs:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
@@ -64,26 +56,26 @@ class FakeElevenLabs:
             fault = self.script.popleft() if self.script else None
         match = re.fullmatch(r"/v1/text-to-speech/([^/]+)/with-timestamps", url.path)
         if h.headers.get("xi-api-key") != self.api_key:
-            return _json(h, 401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+            return send_json(h, 401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
         if url.path == "/v1/music":
             return self.compose(h, url.query, body, fault)
         if match is None or match.group(1) not in self.voices:
-            return _json(h, 404, {"detail": {"status": "voice_not_found", "message": "No voice with that id."}})
+            return send_json(h, 404, {"detail": {"status": "voice_not_found", "message": "No voice with that id."}})
         if fault == 429:
-            return _json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
+            return send_json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
         assert parse_qs(url.query).get("output_format") == ["pcm_44100"]
         answer = speak(str(body["text"]))
         with self._lock:
             self.billed.append(body)
         if fault == 500:
-            return _json(h, 500, {"detail": {"status": "internal_error"}})
-        return _json(h, 200, answer)
+            return send_json(h, 500, {"detail": {"status": "internal_error"}})
+        return send_json(h, 200, answer)
 
 
     def compose(self, h: BaseHTTPRequestHandler, query: str, body: dict[str, Any], fault: int | None) -> None:
         """Streams 16-bit mono PCM as long as the plan's sections, a slow sine sweep (no silence to hide in)."""
         if fault == 429:
-            return _json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
+            return send_json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
         assert parse_qs(query).get("output_format") == ["pcm_48000"] and body.get("respect_sections_durations")
         ms = sum(int(s["duration_ms"]) for s in body["composition_plan"]["sections"])
         frames = int((ms / 1000 + self.score_offset) * 48000)
@@ -92,7 +84,7 @@ class FakeElevenLabs:
         with self._lock:
             self.scores.append(body)
         if fault == 500:
-            return _json(h, 500, {"detail": {"status": "internal_error"}})
+            return send_json(h, 500, {"detail": {"status": "internal_error"}})
         h.send_response(200)
         h.send_header("Content-Type", "application/octet-stream")
         h.send_header("Content-Length", str(len(pcm)))
@@ -121,14 +113,3 @@ def speak(text: str) -> dict[str, Any]:
     alignment = {"characters": chars, "character_start_times_seconds": starts, "character_end_times_seconds": ends}
     return {"audio_base64": base64.b64encode(bytes(samples)).decode(), "alignment": alignment,
             "normalized_alignment": alignment}
-
-
-def _json(h: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    data = json.dumps(body).encode()
-    h.send_response(status)
-    h.send_header("Content-Type", "application/json")
-    h.send_header("Content-Length", str(len(data)))
-    for name, value in (headers or {}).items():
-        h.send_header(name, value)
-    h.end_headers()
-    h.wfile.write(data)

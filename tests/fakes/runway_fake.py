@@ -16,12 +16,13 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from filmc.assemble.media import ffmpeg_exe
+from tests.fakes.loopback import send_json, serve
 
 Json = dict[str, Any]
 
@@ -71,23 +72,10 @@ class FakeRunway:
         self.hold.set()
         self._media = Path(tempfile.mkdtemp(prefix="runway-fake-"))
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
-            def do_POST(self) -> None:  # the stdlib's naming
-                fake.handle_create(self)
-
-            def do_GET(self) -> None:
-                fake.handle_get(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(on_get=self.handle_get, on_post=self.handle_create)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> FakeRunway:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
@@ -105,21 +93,21 @@ class FakeRunway:
         self.seen_headers.append(dict(h.headers))
         self.requests["create"] += 1
         if h.path != "/v1/text_to_video" or h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _json(h, 401 if h.path == "/v1/text_to_video" else 404, {"error": "Unauthorized"})
+            return send_json(h, 401 if h.path == "/v1/text_to_video" else 404, {"error": "Unauthorized"})
         with self._lock:
             behaviour = self.create_script.popleft() if self.create_script else None
         if isinstance(behaviour, Refuse):
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after is not None else {}
-            return _json(h, behaviour.status, {"error": "Too many requests"}, headers)
+            return send_json(h, behaviour.status, {"error": "Too many requests"}, headers)
         task = self.new_task(body)
         if isinstance(behaviour, FailAfterCreating):
-            return _json(h, 500, {"error": "Internal server error"})
+            return send_json(h, 500, {"error": "Internal server error"})
         if isinstance(behaviour, DropAfterCreating):
             h.close_connection = True
             h.wfile.flush()
             h.connection.shutdown(2)
             return None
-        return _json(h, 200, {"id": task.id, "estimatedCost": {"credits": 12 * int(body.get("duration", 5))}})
+        return send_json(h, 200, {"id": task.id, "estimatedCost": {"credits": 12 * int(body.get("duration", 5))}})
 
     def new_task(self, body: Json) -> Task:
         fail = next((p for p in self.fail_prompts if p in body.get("promptText", "")), None)
@@ -135,26 +123,26 @@ class FakeRunway:
         self.requests["poll"] += 1
         task = self.tasks.get(h.path.removeprefix("/v1/tasks/"))
         if task is None or h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _json(h, 404, {"error": "Task not found"})
+            return send_json(h, 404, {"error": "Task not found"})
         task.polls += 1
         base = {"id": task.id, "createdAt": "2026-12-02T10:00:00.000Z"}
         seconds = int(task.body.get("duration", 5))
         if task.fail and task.polls >= self.polls_to_finish:
-            return _json(h, 200, {**base, "status": "FAILED", "failure": task.fail, "failureCode": "SAFETY",
+            return send_json(h, 200, {**base, "status": "FAILED", "failure": task.fail, "failureCode": "SAFETY",
                                   "cost": {"credits": 0}})
         running = (time.monotonic() - task.created < self.seconds_to_finish if self.seconds_to_finish is not None
                    else task.polls < self.polls_to_finish)
         if running or not self.hold.is_set():
             status = "PENDING" if task.polls == 1 else "RUNNING"
             extra = {"progress": 0.5} if status == "RUNNING" else {}
-            return _json(h, 200, {**base, "status": status, "estimatedCost": {"credits": 12 * seconds}, **extra})
-        return _json(h, 200, {**base, "status": "SUCCEEDED", "output": [f"{self.base_url}/media/{task.id}.mp4"],
+            return send_json(h, 200, {**base, "status": status, "estimatedCost": {"credits": 12 * seconds}, **extra})
+        return send_json(h, 200, {**base, "status": "SUCCEEDED", "output": [f"{self.base_url}/media/{task.id}.mp4"],
                               "cost": {"credits": 12 * seconds - 1}})
 
     def serve_media(self, h: BaseHTTPRequestHandler, task_id: str) -> None:
         task = self.tasks.get(task_id)
         if task is None:
-            return _json(h, 404, {"error": "expired"})
+            return send_json(h, 404, {"error": "expired"})
         data = self.clip(str(task.body.get("ratio", "1280:720")), int(task.body.get("duration", 5))).read_bytes()
         with self._lock:
             cut = self.cut_downloads > 0
@@ -176,14 +164,3 @@ class FakeRunway:
                                 f"testsrc2=size={width}x{height}:rate=24:duration={seconds}", "-c:v", "libx264",
                                 "-preset", "ultrafast", "-crf", "40", "-pix_fmt", "yuv420p", str(path)], check=True)
         return path
-
-
-def _json(h: BaseHTTPRequestHandler, status: int, body: Json, headers: dict[str, str] | None = None) -> None:
-    data = json.dumps(body).encode()
-    h.send_response(status)
-    h.send_header("Content-Type", "application/json")
-    h.send_header("Content-Length", str(len(data)))
-    for name, value in (headers or {}).items():
-        h.send_header(name, value)
-    h.end_headers()
-    h.wfile.write(data)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import json
 import subprocess
 import tempfile
 import threading
@@ -17,12 +16,13 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from filmc.assemble.media import ffmpeg_exe
+from tests.fakes.loopback import send_json, serve
 
 
 @dataclass
@@ -38,23 +38,10 @@ class FakeVideos:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._media = Path(tempfile.mkdtemp(prefix="videos-fake-"))
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
-            def do_POST(self) -> None:  # the stdlib's naming
-                fake.create(self)
-
-            def do_GET(self) -> None:
-                fake.get(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(on_get=self.get, on_post=self.create)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def __enter__(self) -> FakeVideos:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
@@ -64,7 +51,7 @@ class FakeVideos:
     def create(self, h: BaseHTTPRequestHandler) -> None:
         raw = h.rfile.read(int(h.headers.get("Content-Length", 0)))
         if h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _json(h, 401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
+            return send_json(h, 401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
         message = email.parser.BytesParser(policy=email.policy.default).parsebytes(
             f"Content-Type: {h.headers['Content-Type']}\r\n\r\n".encode() + raw)
         form = {str(part.get_param("name", header="content-disposition")): str(part.get_content()).strip()
@@ -77,21 +64,21 @@ class FakeVideos:
             self.creates.append(form)
             fault = self.script.popleft() if self.script else None
         if fault == 500:
-            return _json(h, 500, {"error": {"message": "upstream error", "type": "server_error"}})
-        return _json(h, 200, public(video))
+            return send_json(h, 500, {"error": {"message": "upstream error", "type": "server_error"}})
+        return send_json(h, 200, public(video))
 
     def get(self, h: BaseHTTPRequestHandler) -> None:
         if h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _json(h, 401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
+            return send_json(h, 401, {"error": {"message": "bad key", "type": "invalid_request_error"}})
         path = h.path.split("?")[0]
         if path == "/v1/videos":
             self.listed += 1
             newest = sorted(self.videos.values(), key=lambda v: -v["created_at"])
-            return _json(h, 200, {"object": "list", "data": [public(v) for v in newest], "has_more": False})
+            return send_json(h, 200, {"object": "list", "data": [public(v) for v in newest], "has_more": False})
         parts = path.removeprefix("/v1/videos/").split("/")
         video = self.videos.get(parts[0])
         if video is None:
-            return _json(h, 404, {"error": {"message": "no such video", "type": "invalid_request_error"}})
+            return send_json(h, 404, {"error": {"message": "no such video", "type": "invalid_request_error"}})
         if len(parts) == 2 and parts[1] == "content":
             data = self.clip(video["size"], int(video["seconds"])).read_bytes()
             h.send_response(200)
@@ -107,7 +94,7 @@ class FakeVideos:
                          error={"code": "moderation", "message": "blocked by moderation"} if failed else None)
         else:
             video.update(status="in_progress", progress=50)
-        return _json(h, 200, public(video))
+        return send_json(h, 200, public(video))
 
     def clip(self, size: str, seconds: int) -> Path:
         path = self._media / f"{size}-{seconds}.mp4"
@@ -121,12 +108,3 @@ class FakeVideos:
 
 def public(video: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in video.items() if k != "polls"}
-
-
-def _json(h: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
-    data = json.dumps(body).encode()
-    h.send_response(status)
-    h.send_header("Content-Type", "application/json")
-    h.send_header("Content-Length", str(len(data)))
-    h.end_headers()
-    h.wfile.write(data)
