@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import wave
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from filmc.backend.protocol import BackendError, MusicSection
-from filmc.cli.progress import PlainEvents
 from filmc.deliver.outputs import RenderSummary
-from filmc.pipeline import compile_film, render_film
 from filmc_backends.elevenlabs_music import composition_sections
-from tests.conftest import FILMS
 from tests.fakes.elevenlabs_fake import FakeElevenLabs
+from tests.filmc_backends.final import hello_project, render_final
 
 KEY = "el-test-0f5a11c3-music-secret"
 PROFILE = """
@@ -38,11 +34,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
 
 
 def render(root: Path) -> RenderSummary:
-    (root / "hello.film").write_text((FILMS / "hello.film").read_text("utf-8"), "utf-8")
-    (root / "filmc.toml").write_text(PROFILE, "utf-8")
-    plan, _ = asyncio.run(compile_film(root / "hello.film", "final"))
-    return asyncio.run(render_film(plan, out_dir=root / "out", events=PlainEvents(), max_cost=Decimal(5),
-                                   backoff=0.01))
+    return render_final(hello_project(root, PROFILE))
 
 
 def test_the_score_is_composed_once_from_the_cues_to_the_films_length(fake: FakeElevenLabs, tmp_path: Path) -> None:

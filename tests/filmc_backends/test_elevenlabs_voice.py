@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import wave
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from filmc.cli.progress import PlainEvents
 from filmc.deliver.outputs import RenderSummary
-from filmc.pipeline import compile_film, render_film
 from filmc_backends.elevenlabs_voice import words_of
-from tests.conftest import FILMS
 from tests.fakes.elevenlabs_fake import FakeElevenLabs
+from tests.filmc_backends.final import hello_project, render_final
 
 KEY = "el-test-93c2d7aa-secret-value"
 PROFILE = """
@@ -39,18 +35,11 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
 
 
 def project(root: Path, edit: tuple[str, str] | None = None, voices: str = 'narrator = "voice-it-1"') -> Path:
-    text = (FILMS / "hello.film").read_text("utf-8")
-    if edit:
-        text = text.replace(*edit)
-    (root / "hello.film").write_text(text, "utf-8")
-    (root / "filmc.toml").write_text(PROFILE.replace('narrator = "voice-it-1"', voices), "utf-8")
-    return root / "hello.film"
+    return hello_project(root, PROFILE.replace('narrator = "voice-it-1"', voices), edit)
 
 
 def render(film: Path) -> RenderSummary:
-    plan, _ = asyncio.run(compile_film(film, "final"))
-    return asyncio.run(render_film(plan, out_dir=film.parent / "out", events=PlainEvents(), max_cost=Decimal(5),
-                                   backoff=0.01))
+    return render_final(film)
 
 
 def test_each_line_is_spoken_once_with_its_pauses_and_word_timings(fake: FakeElevenLabs, tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from filmc.assemble.media import count_frames
-from filmc.cli.progress import PlainEvents
 from filmc.deliver.outputs import RenderSummary
-from filmc.pipeline import compile_film, render_film
+from filmc.pipeline import compile_film
 from tests.conftest import FILMS
 from tests.fakes.videos_fake import FakeVideos
+from tests.filmc_backends.final import hello_project, render_final
 
 KEY = "sk-test-videos-5d1e9a7b"
 PROFILE = """
@@ -44,12 +44,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVideos]:
         yield server
 
 
-def render(root: Path, extra: str = "") -> RenderSummary:
-    (root / "hello.film").write_text((FILMS / "hello.film").read_text("utf-8"), "utf-8")
-    (root / "filmc.toml").write_text(PROFILE + extra, "utf-8")
-    plan, _ = asyncio.run(compile_film(root / "hello.film", "final"))
-    return asyncio.run(render_film(plan, out_dir=root / "out", events=PlainEvents(), max_cost=Decimal(5),
-                                   backoff=0.01))
+def render(root: Path) -> RenderSummary:
+    return render_final(hello_project(root, PROFILE))
 
 
 def test_each_shot_is_made_once_at_the_profiles_model_length_and_size(fake: FakeVideos, tmp_path: Path) -> None:

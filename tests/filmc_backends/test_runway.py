@@ -19,8 +19,8 @@ from filmc.cli.progress import PlainEvents
 from filmc.deliver.outputs import RenderSummary
 from filmc.pipeline import compile_film, render_film
 from filmc.plan.model import VideoSpec
-from tests.conftest import FILMS
 from tests.fakes.runway_fake import DropAfterCreating, FailAfterCreating, FakeRunway, Refuse
+from tests.filmc_backends.final import hello_project, render_final
 
 KEY = "rw-test-6b1f0c1e-secret-value"
 PROFILE = """
@@ -45,15 +45,11 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunway]:
 
 
 def project(root: Path, profile: str = "") -> Path:
-    (root / "hello.film").write_text((FILMS / "hello.film").read_text("utf-8"), "utf-8")
-    (root / "filmc.toml").write_text(PROFILE + profile, "utf-8")
-    return root / "hello.film"
+    return hello_project(root, PROFILE + profile)
 
 
 def render(film: Path) -> RenderSummary:
-    plan, _ = asyncio.run(compile_film(film, "final"))
-    return asyncio.run(render_film(plan, out_dir=film.parent / "out", events=PlainEvents(), max_cost=Decimal(5),
-                                   backoff=0.01))
+    return render_final(film)
 
 
 def status(summary: RenderSummary) -> dict[str, str]:
