@@ -65,11 +65,12 @@ class ElevenLabsVoice:
         if self.model not in MARKUP:
             raise ValueError(f"elevenlabs model {self.model!r} is not one filmc knows ({', '.join(MARKUP)})")
         self.capabilities = capabilities_of(self.model)
+        self.base_url = config.base_url
         self._client: AsyncElevenLabs | None = None   # built on first use: compile never needs the key
 
     def client(self) -> AsyncElevenLabs:
         if self._client is None:
-            self._client = make_client(timeout=120.0)
+            self._client = make_client(timeout=120.0, base_url=self.base_url)
         return self._client
 
     async def render(self, request: VoiceRequest, out: Path, ctx: RenderContext) -> VoiceResult:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from filmc.model import Model
 
@@ -67,7 +68,11 @@ class Capabilities(Model):
 
 
 class BackendConfig(Model):
-    """A profile's settings for one layer: the backend's name, model and free-form options."""
+    """A profile's settings for one layer: the backend's name, model and free-form options.
+
+    `base_url` and `create_retries` say how to reach the service, not what it makes, so unlike `options`
+    they are in no job key: pointing a profile at a proxy or a fake re-makes nothing.
+    """
 
     backend: str
     model: str = ""
@@ -75,6 +80,22 @@ class BackendConfig(Model):
     timeout: float = 900.0
     options: dict[str, OptionValue] = Field(default_factory=dict)
     price: Price | None = None
+    base_url: str | None = None      # None: the SDK's own variable (e.g. RUNWAYML_BASE_URL) or the service
+    create_retries: int = Field(default=1, ge=0, le=5)   # ambiguous creates re-sent, each possibly billed
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_url(cls, url: str | None) -> str | None:
+        """A URL with a user, password or query would carry credentials into plan.json and the logs."""
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("base_url must be an http:// or https:// address")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("base_url may not hold a user, password, query or fragment: keys belong in the "
+                             "environment")
+        return url
 
 
 class Setup(Model):
