@@ -86,15 +86,17 @@ class ElevenLabsMusic:
     name = "elevenlabs-music"
     version = "2"   # 2: composes (1 could only plan)
     capabilities = Capabilities(layer="music", max_seconds=600.0, env=(KEY_VARIABLE,), remote=True,
-                                price=Price(per_minute=USD_PER_MINUTE), models=("music_v1",), default_model="music_v1")
+                                price=Price(per_minute=USD_PER_MINUTE), models=("music_v1",), default_model="music_v1",
+                                provider="elevenlabs")   # one account: the voice's limits and cool-downs too
 
     def __init__(self, config: BackendConfig, setup: Setup) -> None:
         self.model = config.model or "music_v1"
+        self.base_url = config.base_url
         self._client: AsyncElevenLabs | None = None
 
     def client(self) -> AsyncElevenLabs:
         if self._client is None:
-            self._client = make_client(timeout=600.0)
+            self._client = make_client(timeout=600.0, base_url=self.base_url)
         return self._client
 
     async def render(self, request: MusicRequest, out: Path, ctx: RenderContext) -> None:

@@ -45,6 +45,7 @@ class Capabilities(Model):
     price: Price = Price()
     models: tuple[str, ...] = ()                       # known models; empty: the backend has one
     default_model: str = ""
+    provider: str = ""             # whose rate and concurrency limits it shares; "": its own (the backend's name)
     draws_text: bool = False       # the picture shows heading/caption (previz): they belong in its key
     renders: bool = True           # False: can be planned and priced, cannot make assets in this version
 

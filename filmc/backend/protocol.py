@@ -7,7 +7,9 @@ A plugin author reads this module and `filmc.backend.registry`, and nothing else
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -100,6 +102,21 @@ class RemoteState(Model):
     output_uri: str | None = None   # where the result waits, once the provider says
 
 
+class Cooldown:
+    """A provider's shared pause: one 429 holds back every job about to be sent there, not only the refused one,
+    so a burst of creates doesn't earn a burst of refusals. The executor keeps one per provider per render."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        self.until = max(self.until, self.clock() + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.until - self.clock())
+
+
 class RenderContext(Model):
     """Where a backend may write scratch files, and how it tells the executor what it paid for and where
     it waits. `filmc.backend.remote.run_remote` uses all of it; a local backend needs only `workdir`."""
@@ -114,6 +131,10 @@ class RenderContext(Model):
     record_cost: Callable[[Decimal, CostBasis, str], None] | None = None   # (usd, basis, what) into the ledger
     report: Callable[[str, float | None], None] | None = None          # (remote state, progress 0..1)
     create_retries: int = 1                # ambiguous creates retried at most this often (each possibly billed)
+    cooldown: Cooldown | None = None       # the provider's, shared by every job sent there
+    # Inside `idle()` the job holds no share of the render's --jobs limit: a paid job that only waits on its
+    # provider should not keep local work (encodes, mixes) from running.
+    idle: Callable[[], AbstractAsyncContextManager[None]] | None = None
 
 
 class BackendError(Exception):
@@ -189,8 +210,8 @@ AnyBackend = MediaBackend | Expander
 BackendFactory = Callable[[BackendConfig, Setup], object]
 
 __all__ = [  # the plugin author's whole vocabulary; the capability models live in filmc.backend.capabilities
-    "MEDIA_LAYERS", "AnyBackend", "BackendConfig", "BackendError", "BackendFactory", "Capabilities", "CostBasis",
-    "Expander",
+    "MEDIA_LAYERS", "AnyBackend", "BackendConfig", "BackendError", "BackendFactory", "Capabilities", "Cooldown",
+    "CostBasis", "Expander",
     "Layer", "MediaBackend", "MusicBackend", "MusicRequest", "MusicSection", "OptionValue", "Price",
     "RemoteState", "RenderContext", "Setup", "SourceBackend", "VideoBackend", "VideoRequest", "VoiceBackend",
     "VoiceRequest", "VoiceResult", "WordTiming",

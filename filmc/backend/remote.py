@@ -19,6 +19,7 @@ Provider SDKs must be built with their own retries off for creates (they send no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -94,7 +95,8 @@ async def run_remote(job: RemoteJob, out: Path, ctx: RenderContext, *, pacing: P
                      sleep: Sleep = asyncio.sleep) -> RemoteState:
     """Make `out` through `job`: resume the known remote job, or create one; wait; download at once."""
     state = ctx.known_remote or await _create(job, ctx, pacing, sleep)
-    done = await _wait(job, state, ctx, pacing, sleep)
+    async with ctx.idle() if ctx.idle is not None else contextlib.nullcontext():
+        done = await _wait(job, state, ctx, pacing, sleep)
     if done.actual_usd is not None and ctx.record_cost is not None:
         ctx.record_cost(done.actual_usd, "actual", f"{job.provider} {state.operation}: charged")
     _report(ctx, "downloading", 1.0)
@@ -105,6 +107,9 @@ async def run_remote(job: RemoteJob, out: Path, ctx: RenderContext, *, pacing: P
 async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sleep) -> RemoteState:
     ambiguous = refused = 0
     while True:
+        while ctx.cooldown is not None and (pause := ctx.cooldown.remaining()) > 0:
+            _report(ctx, "provider asked to wait", None)   # another job's 429: don't earn one more
+            await sleep(pause)
         _report(ctx, "submitting", None)
         try:
             state = await job.create()
@@ -116,7 +121,10 @@ async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sle
                 if refused > pacing.max_not_created:
                     raise BackendError(f"{job.provider} kept refusing the job ({err}); nothing was billed",
                                        transient=True) from None
-                await sleep(_delay(err.retry_after, pacing.create_backoff * 2 ** (refused - 1)))
+                delay = _delay(err.retry_after, pacing.create_backoff * 2 ** (refused - 1))
+                if ctx.cooldown is not None:
+                    ctx.cooldown.hold(delay)
+                await sleep(delay)
                 continue
             ambiguous += 1
             _cost(ctx, job.estimated_usd, "possibly-billed",

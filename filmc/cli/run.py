@@ -81,7 +81,8 @@ def schema_command(what: str) -> None:
 @click.option("--max-cost", type=MONEY, default=None, metavar="USD",
               help="Refuse to start (exit 4) if the jobs to run would cost more. Required to spend anything.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Jobs running at once, across layers (each layer also has its profile's limit).")
+              help="Jobs working at once, across layers; a paid job waiting on its provider doesn't count "
+              "(each layer and provider also has its profile's limit).")
 @click.option("--force", multiple=True, metavar="JOB",
               help="Re-make these jobs even if cached (ids or globs: video:s01-*, voice:*). Repeatable.")
 @click.option("--recreate", multiple=True, metavar="JOB",

@@ -10,6 +10,7 @@ dependents, not its siblings; a transient failure is retried with backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -27,6 +28,7 @@ from filmc.plan.model import Job, Plan, Spec
 from filmc.render import jobs
 from filmc.render.cache import Cache
 from filmc.render.events import EventSink, RenderEvent
+from filmc.render.gates import Providers, Share
 from filmc.render.journal import Journal
 from filmc.render.ledger import Ledger, spent
 from filmc.render.locks import key_lock
@@ -47,11 +49,16 @@ class Executor:
         self.ledger = Ledger()
         self.in_flight: dict[str, Decimal] = {}   # paid jobs started and not yet in the ledger: their estimates
         self.secrets = secrets_of(backends)
-        self.gate = asyncio.Semaphore(max(1, jobs))
+        self.gate = asyncio.Semaphore(max(1, jobs))   # --jobs: lent back by paid jobs while they only wait
         self.layer_gates: dict[str, asyncio.Semaphore] = {}
+        self.providers = Providers(plan, backends)
         self.tasks: dict[str, asyncio.Task[JobOutcome]] = {}
         self.by_key: dict[str, asyncio.Task[JobOutcome]] = {}
         self.workdir = cache.root / "work"
+        records = journal.records()
+        # paid for by an earlier render, only polled now: their charges are in this ledger, not in this budget
+        self.resumed = frozenset(j.id for j in plan.jobs if j.remote and (r := records.get(j.key)) is not None
+                                 and r.state is not None and not r.gone)
 
     def layer_gate(self, job: Job) -> asyncio.Semaphore:
         """Per-backend concurrency from the profile; the picture and the sound are assembled side by side."""
@@ -61,6 +68,10 @@ class Executor:
             limit = 1 if kind.assembly else self.plan.profile.layer(_media_layer(job)).concurrency
             self.layer_gates[name] = asyncio.Semaphore(max(1, limit))
         return self.layer_gates[name]
+
+    def provider_gate(self, job: Job) -> contextlib.AbstractAsyncContextManager[object]:
+        """A paid job also holds its provider's slot: backends sharing an account share its limit."""
+        return self.providers.gate(job.backend) if job.remote else contextlib.nullcontext()
 
     async def run(self) -> dict[str, JobOutcome]:
         for job in self.plan.jobs:
@@ -120,7 +131,8 @@ class Executor:
         error = ""
         for attempt in range(1, self.retries + 1):
             try:
-                async with self.gate, self.layer_gate(job):
+                # the narrow gates first: a job waiting for its layer or provider holds no --jobs slot
+                async with self.layer_gate(job), self.provider_gate(job), Share(self.gate) as share:
                     started = time.monotonic()  # time at work, not in the queue
                     over = self.over_budget(job)
                     if over:
@@ -128,7 +140,7 @@ class Executor:
                     self.journal.write("start", job.id, job.key)
                     self.in_flight[job.id] = job.estimated_usd
                     try:
-                        meta = await self.attempt(job, deps, path)
+                        meta = await self.attempt(job, deps, path, share)
                     finally:
                         self.in_flight.pop(job.id, None)
                 self.journal.write("done", job.id, job.key)
@@ -173,11 +185,13 @@ class Executor:
 
     def over_budget(self, job: Job) -> str | None:
         """Checked before each paid submission: what the ledger holds, plus what is in flight, plus this job,
-        must stay within --max-cost (a journalled job is only polled: it costs nothing more)."""
+        must stay within --max-cost (a journalled job is only polled: it costs nothing more, and what it cost
+        was spent under an earlier render's budget)."""
         if self.max_cost is None or job.estimated_usd <= 0 or self.journal.remote(job.key).state is not None:
             return None
-        unrecorded = sum((usd for j, usd in self.in_flight.items() if not self.ledger.has(j)), Decimal(0))
-        committed = spent(self.ledger.entries) + unrecorded
+        unrecorded = sum((usd for j, usd in self.in_flight.items() if not self.ledger.has(j) and j not in self.resumed),
+                         Decimal(0))
+        committed = spent([e for e in self.ledger.entries if e.job not in self.resumed]) + unrecorded
         if committed + job.estimated_usd <= self.max_cost:
             return None
         return (f"not submitted: ${committed:.2f} is spent or in flight, and this job's ${job.estimated_usd:.2f} "
@@ -197,13 +211,13 @@ class Executor:
                 "shows an unfinished job for it, it was paid for")))
         return None
 
-    async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path) -> AssetMeta:
+    async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path, share: Share) -> AssetMeta:
         """Produce into a temp file beside the asset, verify it, record its metadata, then move it in place."""
         work = self.workdir / uuid.uuid4().hex
         work.mkdir(parents=True, exist_ok=True)
         try:
             async with atomic_path_async(path) as tmp:
-                making = jobs.produce(self.work(job, deps, work), tmp)
+                making = jobs.produce(self.work(job, deps, work, share), tmp)
                 result = await asyncio.wait_for(making, timeout=self.timeout(job))
                 verified = await jobs.verify(job.spec, self.plan, tmp)
                 meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=verified.duration,
@@ -224,7 +238,7 @@ class Executor:
         limit = self.plan.profile.layer(_media_layer(job)).timeout
         return limit + GRACE_SECONDS if job.remote else limit
 
-    def work(self, job: Job, deps: dict[str, JobOutcome], workdir: Path) -> jobs.Work[Spec]:
+    def work(self, job: Job, deps: dict[str, JobOutcome], workdir: Path, share: Share) -> jobs.Work[Spec]:
         """What the job's kind may use; a remote job learns its journalled id, to resume instead of paying again."""
         if jobs.kind_of(job.spec).assembly:
             return jobs.Work(job=job, spec=job.spec, deps=deps, backend=None, ctx=RenderContext(workdir=workdir))
@@ -237,10 +251,12 @@ class Executor:
             self.events.emit(RenderEvent(kind="remote", job=job.id, layer=job.layer, message=state,
                                          progress=progress))
 
-        limit = self.plan.profile.layer(_media_layer(job)).timeout
+        config = self.plan.profile.layer(_media_layer(job))
         ctx = RenderContext(workdir=workdir, scratch=self.scratch(job), key=job.key,
-                            deadline=time.monotonic() + limit, known_remote=known, journal_remote=remember,
-                            record_cost=self.ledger.recorder(job.id), report=report)
+                            deadline=time.monotonic() + config.timeout, known_remote=known, journal_remote=remember,
+                            record_cost=self.ledger.recorder(job.id), report=report,
+                            create_retries=config.create_retries, idle=share.lent,
+                            cooldown=self.providers.cooldown(job.backend))
         return jobs.Work(job=job, spec=job.spec, deps=deps, backend=self.backends.media(job.backend), ctx=ctx)
 
 

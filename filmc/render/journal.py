@@ -70,10 +70,13 @@ class Journal:
 
     def remote(self, key: str) -> RemoteRecord:
         """The paid job started for this key and not yet stored: resume it rather than start another."""
-        record = RemoteRecord()
+        return self.records().get(key, RemoteRecord())
+
+    def records(self) -> dict[str, RemoteRecord]:
+        """Every key's record, in one read of the journal."""
+        records: dict[str, RemoteRecord] = {}
         for entry in self.entries():
-            if entry.key != key:
-                continue
+            record = records.get(entry.key, RemoteRecord())
             if entry.event == "remote":
                 state = entry.remote or (RemoteState(provider="", operation=entry.remote_id)
                                          if entry.remote_id else None)
@@ -86,4 +89,5 @@ class Journal:
                 record = record.model_copy(update={"unconfirmed": record.state is None})
             elif entry.event in ("failed", "abandoned") and record.state is None:
                 record = record.model_copy(update={"unconfirmed": False})  # it failed before creating
-        return record
+            records[entry.key] = record
+        return records

@@ -28,10 +28,12 @@ def check_backends(plan: Plan, backends: Backends) -> None:
                          "`filmc compile --json`")
 
 
-def preflight(plan: Plan, todo: list[Job], backends: Backends, max_cost: Decimal | None) -> None:
+def preflight(plan: Plan, todo: list[Job], backends: Backends, max_cost: Decimal | None, *,
+              resumed: frozenset[str] = frozenset()) -> None:
     """Refuse, before anything starts: spending without a budget or over it, a backend that can only
-    plan, a missing API key."""
-    cost = sum((j.estimated_usd for j in todo), Decimal(0))
+    plan, a missing API key. A `resumed` job was created (and paid for) by an earlier render: it is only
+    polled now, so it costs nothing more."""
+    cost = sum((j.estimated_usd for j in todo if j.id not in resumed), Decimal(0))
     if cost > 0 and max_cost is None:
         raise BudgetError(f"this render would spend an estimated ${cost:.2f} on {len(todo)} job(s); nothing is spent "
                           "without a budget: pass --max-cost USD (see `filmc compile` for the breakdown)")

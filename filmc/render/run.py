@@ -23,7 +23,7 @@ def prepare(plan: Plan, backends: Backends, cache: Cache, events: EventSink, *, 
     check_backends(plan, backends)
     executor = Executor(plan, backends, cache, Journal(cache.root / "journal.jsonl"), events, jobs=jobs,
                         force=force, recreate=recreate, max_cost=max_cost, backoff=backoff)
-    preflight(plan, [j for j in plan.jobs if executor.hit(j) is None], backends, max_cost)
+    preflight(plan, [j for j in plan.jobs if executor.hit(j) is None], backends, max_cost, resumed=executor.resumed)
     return executor
 
 

@@ -149,3 +149,45 @@ def test_the_providers_own_charge_goes_in_the_ledger(tmp_path: Path) -> None:
     job = FakeJob([None], [Progress(status="done", actual_usd=Decimal("0.42"))])
     rec, _ = make(job, tmp_path)
     assert rec.ledger == [(Decimal("0.50"), "estimated"), (Decimal("0.42"), "actual")]
+
+
+def test_a_job_lends_its_jobs_slot_only_while_it_waits(tmp_path: Path) -> None:
+    """The create and the download are work; the polls are waiting, done outside the --jobs limit."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    job = FakeJob([None], [RUNNING, DONE])
+
+    @asynccontextmanager
+    async def idle() -> AsyncIterator[None]:
+        job.calls.append("lend")
+        yield
+        job.calls.append("take back")
+
+    make(job, tmp_path, idle=idle)
+    assert job.calls == ["create", "journal op-1", "lend", "poll op-1", "poll op-1", "take back", "download op-1"]
+
+
+def test_one_429_holds_back_every_job_sent_to_that_provider(tmp_path: Path) -> None:
+    from filmc.backend.protocol import Cooldown
+
+    now = [100.0]
+    cooldown = Cooldown(clock=lambda: now[0])
+
+    def run(job: FakeJob) -> list[float]:
+        rec = Recorder(job)
+
+        async def sleep(seconds: float) -> None:   # the clock moves as the loop sleeps
+            rec.sleeps.append(seconds)
+            now[0] += seconds
+
+        asyncio.run(run_remote(job, tmp_path / "out.mp4", rec.context(tmp_path, cooldown=cooldown), pacing=FAST,
+                               sleep=sleep))
+        return rec.sleeps
+
+    refused = FakeJob([CreateError("429", outcome="not_created", retry_after=7.0), None], [DONE])
+    assert run(refused)[0] == 7.0 and cooldown.until == 107.0   # its own Retry-After, now the provider's
+    now[0] = 103.0                                               # a sibling, sent 3 s after that 429
+    sibling = FakeJob([None], [DONE])
+    assert run(sibling)[0] == 4.0 and sibling.calls[0] == "create"   # waited out the rest, then sent once
+    assert sibling.calls.count("create") == 1

@@ -92,3 +92,25 @@ def test_a_key_echoed_by_a_failing_backend_is_redacted_everywhere(tmp_path: Path
     captured = capfd.readouterr()
     assert secret not in captured.out + captured.err
     assert [p for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()] == []
+
+
+@pytest.mark.usefixtures("plugins")
+def test_a_job_paid_for_before_a_crash_is_not_in_the_next_budget(tmp_path: Path) -> None:
+    """Its id is journalled: the next render only polls it, so --max-cost needs to cover only the rest."""
+    from filmc.render.cache import Cache
+    from filmc.render.journal import Journal
+    from tests.render.test_render import plan_of
+
+    film = new_project(tmp_path, toml=REMOTE)
+    with pytest.raises(KeyboardInterrupt):   # the provider has the job for "The orb turns"; filmc dies
+        run(film, max_cost=5)
+    plan = plan_of(film)
+    cache = Cache(tmp_path / ".filmc" / "cache")
+    records = Journal(cache.root / "journal.jsonl").records()
+    resumed = [j for j in plan.jobs if j.remote and (r := records.get(j.key)) and r.state]
+    assert "video:s02-sh01" in {j.id for j in resumed}   # and any sibling created before the crash
+    rest = sum((j.estimated_usd for j in plan.jobs if j.remote and j not in resumed
+                and cache.meta(j.spec.kind, j.key, ".mp4") is None), Decimal(0))
+    summary = run(film, max_cost=rest)   # without the resumed job's estimate: enough
+    assert set(statuses(summary).values()) <= {"made", "cached"}
+    assert calls(tmp_path)["paid"] == 3   # each shot paid for once
