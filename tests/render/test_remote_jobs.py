@@ -114,3 +114,20 @@ def test_a_job_paid_for_before_a_crash_is_not_in_the_next_budget(tmp_path: Path)
     summary = run(film, max_cost=rest)   # without the resumed job's estimate: enough
     assert set(statuses(summary).values()) <= {"made", "cached"}
     assert calls(tmp_path)["paid"] == 3   # each shot paid for once
+
+
+@pytest.mark.usefixtures("plugins")
+def test_a_start_with_no_remote_id_is_reported_as_a_possible_orphan(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A crash between sending a create and journalling its id: the provider may hold a job filmc can't see."""
+    from filmc.render.journal import Journal
+    from tests.render.test_render import plan_of
+
+    film = new_project(tmp_path, edit=("The orb turns", "The orb spins"), toml=REMOTE)   # no crash this time
+    job = plan_of(film).job("video:s01-sh01")
+    Journal(tmp_path / ".filmc" / "cache" / "journal.jsonl").write("start", job.id, job.key)
+    summary = run(film, max_cost=5)
+    assert statuses(summary)["video:s01-sh01"] == "made"
+    err = capsys.readouterr().err
+    assert "note video:s01-sh01" in err and "may have created this job" in err
+    assert err.count("may have created") == 1   # for that job only
