@@ -87,6 +87,10 @@ class _Locator:
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """filmc.toml over a built-in profile, key by key. A layer given another backend starts afresh: the
+    built-in's model and options belong to the backend it replaces (espeak has no `eleven_multilingual_v2`)."""
+    if "backend" in override and override["backend"] != base.get("backend"):
+        base = {k: v for k, v in base.items() if k not in ("model", "options", "price")}
     out = dict(base)
     for key, value in override.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value

@@ -145,6 +145,10 @@ def test_a_shot_no_length_covers_is_a_diagnostic(tmp_path: Path, monkeypatch: py
     ('[profile.preview.video]\nbackend = "animatic"\noptions = { api_key = "sk-123" }\n', "F0703", 3),
     ('[profile.preview.video]\nbackend = "animatic"\noptions = { auth = "sk-proj-4f9a8b7c6d5e" }\n', "F0703", 3),
     ("[profile.preview\n", "F0700", 1),
+    ('[profile.preview.video]\nbackend = "animatic"\nbase_url = "https://user:sk-123@proxy.example"\n', "F0701", 3),
+    ('[profile.preview.video]\nbackend = "animatic"\nbase_url = "https://proxy.example/v1?key=sk-123"\n', "F0701", 3),
+    ('[profile.preview.video]\nbackend = "animatic"\nbase_url = "proxy.example"\n', "F0701", 3),
+    ('[profile.preview.video]\nbackend = "animatic"\ncreate_retries = 9\n', "F0701", 3),
 ])
 def test_profile_mistakes_point_into_filmc_toml(tmp_path: Path, toml: str, code: str, line: int) -> None:
     film = project_with(tmp_path, "hello.film")
@@ -155,6 +159,26 @@ def test_profile_mistakes_point_into_filmc_toml(tmp_path: Path, toml: str, code:
     assert (d.code, d.span.line) == (code, line)
     assert d.span.path.endswith("filmc.toml")
     assert "sk-123" not in d.message
+
+
+def test_how_a_service_is_reached_changes_no_job_key(tmp_path: Path) -> None:
+    """A proxy or a fake in place of the service makes the same things: nothing is re-made, nothing re-paid."""
+    film = project_with(tmp_path, "hello.film")
+    before = {j.id: j.key for j in compile_at(film, tmp_path).jobs}
+    write_profile(film.parent, '[profile.preview.video]\nbackend = "animatic"\n'
+                  'base_url = "http://127.0.0.1:9/v1"\ncreate_retries = 0\n')
+    plan = compile_at(film, tmp_path)
+    assert plan.profile.video.base_url == "http://127.0.0.1:9/v1" and plan.profile.video.create_retries == 0
+    assert {j.id: j.key for j in plan.jobs} == before
+
+
+def test_a_layer_given_another_backend_drops_the_built_in_model(tmp_path: Path) -> None:
+    film = project_with(tmp_path, "hello.film")
+    write_profile(film.parent, '[profile.final.expand]\nbackend = "template"\n[profile.final.voice]\n'
+                  'backend = "espeak"\n[profile.final.video]\nmodel = "veo3.1"\n')
+    plan = compile_at(film, tmp_path, profile="final")
+    assert plan.profile.voice.model == ""            # not the replaced backend's eleven_multilingual_v2
+    assert plan.profile.video.model == "veo3.1" and plan.profile.video.backend == "runway"   # same backend: kept
 
 
 def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
