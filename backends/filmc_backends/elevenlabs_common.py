@@ -19,14 +19,15 @@ KEY_VARIABLE = "ELEVENLABS_API_KEY"
 BASE_URL_VARIABLE = "ELEVENLABS_BASE_URL"
 
 
-def make_client(timeout: float) -> AsyncElevenLabs:
-    """Built on first use by each backend: compile never needs the key."""
+def make_client(timeout: float, base_url: str | None) -> AsyncElevenLabs:
+    """Built on first use by each backend: compile never needs the key. `base_url` is the profile's, else
+    ELEVENLABS_BASE_URL, else the service."""
     from elevenlabs.client import AsyncElevenLabs
 
     key = os.environ.get(KEY_VARIABLE)
     if not key:
         raise BackendError(f"{KEY_VARIABLE} is not set")
-    return AsyncElevenLabs(api_key=key, base_url=os.environ.get(BASE_URL_VARIABLE) or None, timeout=timeout)
+    return AsyncElevenLabs(api_key=key, base_url=base_url or os.environ.get(BASE_URL_VARIABLE) or None, timeout=timeout)
 
 
 def kept_answer(path: Path, what: str) -> Progress:

@@ -71,7 +71,7 @@ class ClaudeShotExpander:
         self.client = ClaudeExpander(
             model=self.model, cache_dir=setup.cache_dir / "expand", concurrency=config.concurrency,
             timeout=config.timeout, max_retries=int(options.get("max_retries", 4)),
-            max_invalid=int(options.get("max_invalid", 2)))
+            max_invalid=int(options.get("max_invalid", 2)), base_url=config.base_url)
 
     def request(self, film: FilmContext, shot: ShotContext, templates: Templates) -> ExpansionRequest:
         system = templates.render("claude.system.j2", film=film, max_prompt_chars=MAX_PROMPT_CHARS)

@@ -32,7 +32,7 @@ from filmc.backend.protocol import (
     Setup,
     VideoRequest,
 )
-from filmc.backend.remote import Pacing, Progress, classify_create_failure, run_remote, scrub
+from filmc.backend.remote import Progress, classify_create_failure, run_remote, scrub
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -70,8 +70,7 @@ class OpenAIVideos:
             layer="video", clip_seconds=seconds, frame_sizes=_sizes(str(config.options.get("sizes", "1280x720"))),
             env=(KEY_VARIABLE,), remote=True, price=Price(per_second=per_second), models=(self.model,),
             default_model=self.model)
-        self.pacing = Pacing(first_poll=float(config.options.get("first_poll", 1.0)),
-                             create_backoff=float(config.options.get("create_backoff", 2.0)))
+        self.base_url = config.base_url   # None: the SDK reads OPENAI_BASE_URL (with /v1)
         self._client: AsyncOpenAI | None = None
 
     def client(self) -> AsyncOpenAI:
@@ -81,11 +80,11 @@ class OpenAIVideos:
             key = os.environ.get(KEY_VARIABLE)
             if not key:
                 raise BackendError(f"{KEY_VARIABLE} is not set")
-            self._client = AsyncOpenAI(api_key=key, max_retries=0, timeout=120.0)  # base URL: OPENAI_BASE_URL
+            self._client = AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0, timeout=120.0)
         return self._client
 
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
-        await run_remote(VideoJob(self, request, ctx), out, ctx, pacing=self.pacing)
+        await run_remote(VideoJob(self, request, ctx), out, ctx)
 
 
 class VideoJob:

@@ -25,7 +25,7 @@ from filmc.backend.protocol import (
     Setup,
     VideoRequest,
 )
-from filmc.backend.remote import Pacing, Progress, classify_create_failure, run_remote, scrub
+from filmc.backend.remote import Progress, classify_create_failure, run_remote, scrub
 from filmc.model import Model
 
 if TYPE_CHECKING:
@@ -63,8 +63,7 @@ def capabilities_of(model: str) -> Capabilities:
 
 
 class RunwayVideo:
-    """`video = { backend = "runway", model = "gen4.5" }`; the key comes from RUNWAYML_API_SECRET only.
-    Options: `first_poll` and `create_backoff`, in seconds (how soon to ask again)."""
+    """`video = { backend = "runway", model = "gen4.5" }`; the key comes from RUNWAYML_API_SECRET only."""
 
     name = "runway"
     version = "2"   # 2: text-to-video on filmc's remote loop (1 could only plan)
@@ -76,8 +75,7 @@ class RunwayVideo:
             raise ValueError(f"runway model {self.model!r} is not one filmc knows for text-to-video "
                              f"({', '.join(MODELS)})")
         self.capabilities = capabilities_of(self.model)
-        self.pacing = Pacing(first_poll=float(config.options.get("first_poll", 1.0)),
-                             create_backoff=float(config.options.get("create_backoff", 2.0)))
+        self.base_url = config.base_url   # None: the SDK reads RUNWAYML_BASE_URL
         self._client: AsyncRunwayML | None = None   # built on first use: compile never needs the key
 
     def client(self) -> AsyncRunwayML:
@@ -87,12 +85,12 @@ class RunwayVideo:
             key = os.environ.get(KEY_VARIABLE)
             if not key:
                 raise BackendError(f"{KEY_VARIABLE} is not set")
-            # base_url: None lets the SDK read RUNWAYML_BASE_URL; retries off, see the module docstring
-            self._client = AsyncRunwayML(api_key=key, max_retries=0, timeout=60.0)
+            # retries off, see the module docstring
+            self._client = AsyncRunwayML(api_key=key, base_url=self.base_url, max_retries=0, timeout=60.0)
         return self._client
 
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
-        await run_remote(RunwayJob(self, request), out, ctx, pacing=self.pacing)
+        await run_remote(RunwayJob(self, request), out, ctx)
 
 
 class RunwayJob:

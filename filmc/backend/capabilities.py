@@ -24,10 +24,14 @@ class Price(Model):
     """What one unit costs; the plan multiplies, the profile may override any field."""
 
     per_second: Decimal = Field(default=Decimal(0), ge=0)      # video
+    per_second_by_size: dict[str, Decimal] = Field(default_factory=dict)   # video, "1280x720": where it differs
     per_1k_chars: Decimal = Field(default=Decimal(0), ge=0)    # speech
     per_minute: Decimal = Field(default=Decimal(0), ge=0)      # music
     per_mtok_in: Decimal = Field(default=Decimal(0), ge=0)     # language models
     per_mtok_out: Decimal = Field(default=Decimal(0), ge=0)
+
+    def video_per_second(self, width: int, height: int) -> Decimal:
+        return self.per_second_by_size.get(f"{width}x{height}", self.per_second)
 
 
 class Capabilities(Model):
@@ -68,11 +72,25 @@ class Capabilities(Model):
         return self
 
 
+class Pacing(Model):
+    """How often filmc asks a provider about a job (`[profile.final.video.pacing]`, in no job key): every
+    second while a short clip may be finishing, then backing off to a ceiling. A job is seen done at most
+    one interval late: ~0.5 s for the first `steady_for` seconds, then at most `max_poll`
+    (benchmarks/bench_remote.py measures it)."""
+
+    first_poll: float = Field(default=1.0, gt=0)
+    steady_for: float = Field(default=12.0, ge=0)
+    poll_factor: float = Field(default=1.5, ge=1)
+    max_poll: float = Field(default=10.0, gt=0)
+    create_backoff: float = Field(default=2.0, ge=0)
+    max_not_created: int = Field(default=5, ge=0)   # refusals (429, 4xx worth retrying) before giving up
+
+
 class BackendConfig(Model):
     """A profile's settings for one layer: the backend's name, model and free-form options.
 
-    `base_url` and `create_retries` say how to reach the service, not what it makes, so unlike `options`
-    they are in no job key: pointing a profile at a proxy or a fake re-makes nothing.
+    `base_url`, `create_retries` and `pacing` say how to reach the service, not what it makes, so unlike
+    `options` they are in no job key: pointing a profile at a proxy or a fake re-makes nothing.
     """
 
     backend: str
@@ -83,6 +101,7 @@ class BackendConfig(Model):
     price: Price | None = None
     base_url: str | None = None      # None: the SDK's own variable (e.g. RUNWAYML_BASE_URL) or the service
     create_retries: int = Field(default=1, ge=0, le=5)   # ambiguous creates re-sent, each possibly billed
+    pacing: Pacing | None = None     # None: the backend's own
 
     @field_validator("base_url")
     @classmethod

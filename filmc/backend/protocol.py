@@ -20,6 +20,7 @@ from filmc.backend.capabilities import (
     Capabilities,
     Layer,
     OptionValue,
+    Pacing,
     Price,
     Setup,
 )
@@ -131,6 +132,7 @@ class RenderContext(Model):
     record_cost: Callable[[Decimal, CostBasis, str], None] | None = None   # (usd, basis, what) into the ledger
     report: Callable[[str, float | None], None] | None = None          # (remote state, progress 0..1)
     create_retries: int = 1                # ambiguous creates retried at most this often (each possibly billed)
+    pacing: Pacing | None = None           # the profile's polling pace, over the backend's
     cooldown: Cooldown | None = None       # the provider's, shared by every job sent there
     # Inside `idle()` the job holds no share of the render's --jobs limit: a paid job that only waits on its
     # provider should not keep local work (encodes, mixes) from running.

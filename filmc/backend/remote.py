@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol
 
+from filmc.backend.capabilities import Pacing
 from filmc.backend.protocol import BackendError, CostBasis, RemoteState, RenderContext
 from filmc.model import Model
 
@@ -74,26 +75,15 @@ class RemoteJob(Protocol):
         ...
 
 
-class Pacing(Model):
-    """How often to ask: every second while a short clip may be finishing, then backing off to a ceiling.
-    A job is seen done at most one interval late: ~0.5 s for the first `steady_for` seconds, then at
-    most `max_poll` (benchmarks/bench_remote.py measures it)."""
-
-    first_poll: float = 1.0
-    steady_for: float = 12.0
-    poll_factor: float = 1.5
-    max_poll: float = 10.0
-    create_backoff: float = 2.0
-    max_not_created: int = 5   # refusals (429, 4xx that are worth retrying) before giving up
-
-
 DEFAULT_PACING = Pacing()
 Sleep = Callable[[float], Awaitable[None]]
 
 
 async def run_remote(job: RemoteJob, out: Path, ctx: RenderContext, *, pacing: Pacing = DEFAULT_PACING,
                      sleep: Sleep = asyncio.sleep) -> RemoteState:
-    """Make `out` through `job`: resume the known remote job, or create one; wait; download at once."""
+    """Make `out` through `job`: resume the known remote job, or create one; wait; download at once.
+    The profile's pacing (`ctx.pacing`) wins over the backend's."""
+    pacing = ctx.pacing or pacing
     state = ctx.known_remote or await _create(job, ctx, pacing, sleep)
     async with ctx.idle() if ctx.idle is not None else contextlib.nullcontext():
         done = await _wait(job, state, ctx, pacing, sleep)

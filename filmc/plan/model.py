@@ -100,6 +100,7 @@ class Job(Model):
     backend_version: str
     model: str
     deps: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()   # read, made by no job: `path sha256` (a reference image's bytes are in the key)
     key: str
     spec: JobSpec
     seconds: float

@@ -74,15 +74,16 @@ class Planner:
         self.diags = Diagnostics()
 
     def add(self, job_id: str, layer: JobLayer, spec: Spec, deps: Sequence[str], seconds: float, usd: Decimal,
-            info: BackendInfo | None = None) -> Job:
-        """One job, keyed over its spec, its maker and its inputs' keys; `info=None`: filmc's assembler makes it."""
+            info: BackendInfo | None = None, files: tuple[str, ...] = ()) -> Job:
+        """One job, keyed over its spec, its maker and its inputs' keys; `info=None`: filmc's assembler makes it.
+        `files`: what it reads that no job makes (a reference image), as `path sha256`."""
         name, version, model = (info.name, info.version, info.model) if info else \
             (ASSEMBLER_NAME, ASSEMBLER_VERSION, "")
-        inputs = tuple(self.jobs[d].key for d in deps)
+        inputs = tuple(self.jobs[d].key for d in deps) + files
         key = content_key(JobKey(backend=name, backend_version=version, model=model,
                                  options=key_options(self.profile, layer, name), spec=spec, inputs=inputs))
         job = Job(id=job_id, layer=layer, backend=name, backend_version=version, model=model, deps=tuple(deps),
-                  key=key, spec=spec, seconds=round(seconds, 6), estimated_usd=money(usd),
+                  files=files, key=key, spec=spec, seconds=round(seconds, 6), estimated_usd=money(usd),
                   cached=self.is_cached(spec, key), remote=info.capabilities.remote if info else False)
         self.jobs[job_id] = job
         return job
@@ -122,7 +123,8 @@ class Planner:
                                        for i in e.images),
                 **self.overlay(seg, caps))
             self.add(f"video:{seg.id}", "video", VideoSpec(shot_id=seg.id, request=request), (), fitted,
-                     info.price.per_second * Decimal(str(fitted)), info)
+                     info.price.video_per_second(width, height) * Decimal(str(fitted)), info,
+                     files=tuple(f"{path} {file_digest(self.project / path)}" for path in request.reference_images))
 
     def overlay(self, seg: ResolvedShot, caps: Capabilities) -> dict[str, str]:
         """Titles drawn into previz are part of its picture; a real model never sees them (nor pays for them)."""
@@ -133,12 +135,19 @@ class Planner:
                 "label": f"{seg.id.upper().replace('-', ' · ')}  {seconds:.1f}s"}
 
     def frame_size(self, caps: Capabilities) -> tuple[int, int]:
-        """The film's size if allowed, else the allowed size closest in shape (then larger); assembly conforms."""
+        """The film's size if allowed, else of the allowed sizes closest in shape the smallest that covers the
+        film (the largest if none does): a bigger frame costs more and is scaled down anyway."""
         want = (self.tl.width, self.tl.height)
         if caps.frame_sizes is None or want in caps.frame_sizes:
             return want
         aspect = want[0] / want[1]
-        return min(caps.frame_sizes, key=lambda s: (abs(s[0] / s[1] - aspect), -s[0] * s[1]))
+
+        def preference(size: tuple[int, int]) -> tuple[float, bool, int]:
+            covers = size[0] >= want[0] and size[1] >= want[1]
+            area = size[0] * size[1]
+            return abs(size[0] / size[1] - aspect), not covers, area if covers else -area
+
+        return min(caps.frame_sizes, key=preference)
 
     def clip_misfit(self, seg: ResolvedShot, info: BackendInfo, needed: float) -> None:
         caps = info.capabilities

@@ -35,7 +35,7 @@ def plan_problems(plan: Plan) -> list[str]:
         if missing:
             problems.append(f"job {job.id} depends on {', '.join(missing)}, which no earlier job makes")
             continue
-        expected = job_key(plan, job, tuple(keys[d] for d in job.deps))
+        expected = job_key(plan, job, tuple(keys[d] for d in job.deps) + job.files)
         if job.key != expected:
             problems.append(f"job {job.id}'s key does not match its contents (was the plan edited?)")
         keys[job.id] = expected

@@ -255,7 +255,7 @@ class Executor:
         ctx = RenderContext(workdir=workdir, scratch=self.scratch(job), key=job.key,
                             deadline=time.monotonic() + config.timeout, known_remote=known, journal_remote=remember,
                             record_cost=self.ledger.recorder(job.id), report=report,
-                            create_retries=config.create_retries, idle=share.lent,
+                            create_retries=config.create_retries, pacing=config.pacing, idle=share.lent,
                             cooldown=self.providers.cooldown(job.backend))
         return jobs.Work(job=job, spec=job.spec, deps=deps, backend=self.backends.media(job.backend), ctx=ctx)
 

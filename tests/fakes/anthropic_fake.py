@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from tests.fakes.loopback import Faults, injected_fault
+
 Json = dict[str, Any]
 Responder = Callable[[Json], Json]  # request body -> the tool input of a valid answer
 
@@ -217,6 +219,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # keep-alive connections must not hold up server_close()
     fake: FakeAnthropic
+    faults: Faults | None = None   # transient faults at a rate, as every loopback fake takes them
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -229,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
+        if injected_fault(self):
+            return
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         try:
             body: Any = json.loads(raw or b"null")

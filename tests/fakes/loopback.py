@@ -1,14 +1,82 @@
-"""What every loopback fake shares: a threaded HTTP server on 127.0.0.1 and JSON replies as the APIs send them."""
+"""What every loopback fake shares: a threaded HTTP server on 127.0.0.1, JSON replies as the APIs send them,
+and faults injected at a rate (`server.faults = Faults(rate=0.2)`), before the fake does any work."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import re
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Route = Callable[[BaseHTTPRequestHandler], None]
+FAULT_KINDS = ("429", "503", "drop", "slow")
+
+
+@dataclass
+class Faults:
+    """Transient faults on a share of requests, chosen by the request's content, not by arrival order: which
+    request fails is the same in every run however the client's requests interleave. A request is never
+    failed twice in a row, so every fault clears on the client's next try: what is tested is that the
+    client retries safely (nothing made or paid twice), not how it gives up.
+
+    Each fault happens before the fake does any work: 429 with Retry-After (nothing made), 503 and a
+    dropped connection (nothing made, but the client can't know it), a slow answer (made, late)."""
+
+    rate: float
+    seed: int = 0
+    injected: Counter[str] = field(default_factory=Counter)
+    _attempts: Counter[str] = field(default_factory=Counter)
+    _last_failed: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pick(self, method: str, path: str, body: bytes) -> str | None:
+        # ids in paths differ from run to run; the request's shape and content do not
+        shape = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{16,}|\d{6,}", "{id}", path)
+        key = f"{method} {shape} {hashlib.sha256(body).hexdigest()}"
+        with self._lock:
+            self._attempts[key] += 1
+            if key in self._last_failed:
+                self._last_failed.discard(key)
+                return None
+            draw = hashlib.sha256(f"{self.seed} {key} {self._attempts[key]}".encode()).digest()
+            if int.from_bytes(draw[:8], "big") / 2**64 >= self.rate:
+                return None
+            kind = FAULT_KINDS[draw[8] % len(FAULT_KINDS)]
+            self._last_failed.add(key)
+            self.injected[kind] += 1
+            return kind
+
+
+def injected_fault(h: BaseHTTPRequestHandler) -> bool:
+    """Answer with the server's fault for this request, if it draws one; True if the request is answered.
+    The body is read here and put back, so the fake's own route reads it as usual."""
+    faults: Faults | None = getattr(h.server, "faults", None)
+    if faults is None:
+        return False
+    length = h.headers.get("content-length")
+    if h.command == "POST" and length is None:
+        return False   # a streamed body: leave it alone
+    body = h.rfile.read(int(length or 0))
+    h.rfile = io.BytesIO(body)
+    kind = faults.pick(h.command, h.path, body)
+    if kind == "429":
+        send_json(h, 429, {"error": {"message": "injected: rate limited", "status": "RESOURCE_EXHAUSTED"}},
+                  {"Retry-After": "0"})
+    elif kind == "503":
+        send_json(h, 503, {"error": {"message": "injected: unavailable", "status": "UNAVAILABLE"}})
+    elif kind == "drop":
+        h.close_connection = True   # no answer at all: the client sees the connection end
+    elif kind == "slow":
+        time.sleep(0.3)
+        return False
+    return kind is not None
 
 
 def serve(on_get: Route | None = None, on_post: Route | None = None) -> ThreadingHTTPServer:
@@ -19,12 +87,15 @@ def serve(on_get: Route | None = None, on_post: Route | None = None) -> Threadin
             return None
 
         def do_GET(self) -> None:  # the stdlib's naming
-            (on_get or _not_found)(self)
+            if not injected_fault(self):
+                (on_get or _not_found)(self)
 
         def do_POST(self) -> None:
-            (on_post or _not_found)(self)
+            if not injected_fault(self):
+                (on_post or _not_found)(self)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.faults = None   # type: ignore[attr-defined]  # a test sets Faults(rate) to inject them
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 

@@ -22,11 +22,12 @@ PROFILE = """
 backend = "openai-videos"
 model = "vendor-video-1"
 price = { per_second = 0.05 }
+[profile.final.video.pacing]
+first_poll = 0.05
+create_backoff = 0.05
 [profile.final.video.options]
 seconds = "4,8"
 sizes = "1280x720"
-first_poll = 0.05
-create_backoff = 0.05
 [profile.final.expand]
 backend = "template"
 [profile.final.voice]

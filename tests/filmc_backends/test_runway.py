@@ -24,7 +24,7 @@ from tests.filmc_backends.final import hello_project, render_final
 
 KEY = "rw-test-6b1f0c1e-secret-value"
 PROFILE = """
-[profile.final.video.options]
+[profile.final.video.pacing]
 first_poll = 0.05
 create_backoff = 0.05
 [profile.final.expand]
@@ -90,6 +90,21 @@ def test_a_dropped_connection_after_the_create_is_ambiguous(fake: FakeRunway, tm
     assert [o.job for o in failed] == ["video:s01-sh01"]
     assert "each possibly billed" in (failed[0].error or "")
     assert fake.creates_for("An orb floats") == 2  # create_retries = 1: never a third paid attempt
+
+
+def test_create_retries_comes_from_the_profile(fake: FakeRunway, tmp_path: Path) -> None:
+    fake.create_script.append(DropAfterCreating())
+    summary = render(project(tmp_path, "[profile.final.video]\nconcurrency = 1\ncreate_retries = 0\n"))
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    assert [o.job for o in failed] == ["video:s01-sh01"]
+    assert fake.creates_for("An orb floats") == 1  # the user asked for no second paid attempt
+
+
+def test_the_profile_s_base_url_beats_the_environment(fake: FakeRunway, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNWAYML_BASE_URL", "http://127.0.0.1:9")   # nothing listens there
+    summary = render(project(tmp_path, f'[profile.final.video]\nbase_url = "{fake.base_url}"\n'))
+    assert set(status(summary).values()) == {"made"} and len(fake.creates) == 3
 
 
 def test_a_shot_runway_fails_is_not_bought_again_unasked(fake: FakeRunway, tmp_path: Path) -> None:
