@@ -51,7 +51,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
     },
     "final": {
         "expand": {"backend": "claude", "concurrency": 4, "timeout": 120},   # model: the backend's default
-        "video": {"backend": "runway", "model": "gen4.5", "concurrency": 2},
+        "video": {"backend": "gemini-omni", "model": "gemini-omni-1.2-flash", "concurrency": 2},
         "voice": {"backend": "elevenlabs", "model": "eleven_multilingual_v2", "concurrency": 2},
         "music": {"backend": "elevenlabs-music", "model": "music_v1", "concurrency": 1},
     },

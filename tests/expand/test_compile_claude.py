@@ -86,23 +86,23 @@ def test_cli_compile_final_shows_claude_and_leaks_no_key(fake: FakeAnthropic, tm
 
 
 def test_missing_keys_are_one_line_naming_every_variable(tmp_path: Path) -> None:
-    keys = ("ANTHROPIC_API_KEY", "RUNWAYML_API_SECRET", "ELEVENLABS_API_KEY")
+    keys = ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "ELEVENLABS_API_KEY")
     env = {k: v for k, v in os.environ.items() if k not in keys}
     env["FILMC_CACHE"] = str(tmp_path / "cache")
     result = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final",
                              str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 1
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "ANTHROPIC_API_KEY, ELEVENLABS_API_KEY, RUNWAYML_API_SECRET are not set" in lines[0]
-    assert "the video layer (`runway`) needs RUNWAYML_API_SECRET" in lines[0]
+    assert len(lines) == 1 and "ANTHROPIC_API_KEY, ELEVENLABS_API_KEY, GEMINI_API_KEY are not set" in lines[0]
+    assert "the video layer (`gemini-omni`) needs GEMINI_API_KEY" in lines[0]
 
 
 def test_max_cost_refuses_with_exit_four(fake: FakeAnthropic, tmp_path: Path) -> None:
     env = {**os.environ, "FILMC_CACHE": str(tmp_path / "cache")}
     result = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--max-cost",
-                             "0.5", str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
-    assert result.returncode == 4  # the prompts fit in $0.50; the video, voice and music jobs don't
-    assert "over --max-cost $0.50" in result.stderr
+                             "0.2", str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 4  # the prompts fit in $0.20; the video, voice and music jobs don't
+    assert "over --max-cost $0.20" in result.stderr
     assert len(fake.requests) == 3
 
 

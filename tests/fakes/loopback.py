@@ -19,6 +19,24 @@ Route = Callable[[BaseHTTPRequestHandler], None]
 FAULT_KINDS = ("429", "503", "drop", "slow")
 
 
+@dataclass(frozen=True)
+class Refuse:
+    """A create answered with an error status and nothing made (e.g. 429 with Retry-After)."""
+
+    status: int = 429
+    retry_after: str | None = "0"
+
+
+@dataclass(frozen=True)
+class FailAfterCreating:
+    """The job is made (and billed), then the answer is a 500: the client cannot know."""
+
+
+@dataclass(frozen=True)
+class DropAfterCreating:
+    """The job is made, then the connection closes with no answer."""
+
+
 @dataclass
 class Faults:
     """Transient faults on a share of requests, chosen by the request's content, not by arrival order: which

@@ -22,27 +22,12 @@ from types import TracebackType
 from typing import Any
 
 from filmc.assemble.media import ffmpeg_exe
-from tests.fakes.loopback import send_json, serve
+from tests.fakes.loopback import DropAfterCreating, FailAfterCreating, Refuse, send_json, serve
 
 Json = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Refuse:
-    """A create answered with an error status and no task (e.g. 429 with Retry-After)."""
 
-    status: int = 429
-    retry_after: str | None = "0"
-
-
-@dataclass(frozen=True)
-class FailAfterCreating:
-    """The task is created (and billed), then the answer is a 500: the client cannot know."""
-
-
-@dataclass(frozen=True)
-class DropAfterCreating:
-    """The task is created, then the connection closes with no answer."""
 
 
 @dataclass

@@ -44,8 +44,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRunway]:
         yield server
 
 
-def project(root: Path, profile: str = "") -> Path:
-    return hello_project(root, PROFILE + profile)
+def project(root: Path, video: str = "") -> Path:
+    """hello.film under `final` with Runway making the video; `video`: more settings for that layer."""
+    return hello_project(root, f'[profile.final.video]\nbackend = "runway"\nmodel = "gen4.5"\n{video}' + PROFILE)
 
 
 def render(film: Path) -> RenderSummary:
@@ -85,7 +86,7 @@ def test_refusals_ambiguity_and_cut_downloads_cost_no_extra_job(fake: FakeRunway
 
 def test_a_dropped_connection_after_the_create_is_ambiguous(fake: FakeRunway, tmp_path: Path) -> None:
     fake.create_script.extend([DropAfterCreating(), DropAfterCreating()])
-    summary = render(project(tmp_path, "[profile.final.video]\nconcurrency = 1\n"))  # both drops hit shot 1
+    summary = render(project(tmp_path, "concurrency = 1\n"))  # both drops hit shot 1
     failed = [o for o in summary.outcomes if o.status == "failed"]
     assert [o.job for o in failed] == ["video:s01-sh01"]
     assert "each possibly billed" in (failed[0].error or "")
@@ -94,7 +95,7 @@ def test_a_dropped_connection_after_the_create_is_ambiguous(fake: FakeRunway, tm
 
 def test_create_retries_comes_from_the_profile(fake: FakeRunway, tmp_path: Path) -> None:
     fake.create_script.append(DropAfterCreating())
-    summary = render(project(tmp_path, "[profile.final.video]\nconcurrency = 1\ncreate_retries = 0\n"))
+    summary = render(project(tmp_path, "concurrency = 1\ncreate_retries = 0\n"))
     failed = [o for o in summary.outcomes if o.status == "failed"]
     assert [o.job for o in failed] == ["video:s01-sh01"]
     assert fake.creates_for("An orb floats") == 1  # the user asked for no second paid attempt
@@ -103,7 +104,7 @@ def test_create_retries_comes_from_the_profile(fake: FakeRunway, tmp_path: Path)
 def test_the_profile_s_base_url_beats_the_environment(fake: FakeRunway, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNWAYML_BASE_URL", "http://127.0.0.1:9")   # nothing listens there
-    summary = render(project(tmp_path, f'[profile.final.video]\nbase_url = "{fake.base_url}"\n'))
+    summary = render(project(tmp_path, f'base_url = "{fake.base_url}"\n'))
     assert set(status(summary).values()) == {"made"} and len(fake.creates) == 3
 
 
@@ -152,7 +153,7 @@ def test_a_render_killed_while_polling_resumes_without_a_new_create(fake: FakeRu
 
 def test_no_job_is_submitted_once_the_ledger_would_pass_the_budget(fake: FakeRunway, tmp_path: Path) -> None:
     fake.create_script.append(FailAfterCreating())   # shot 1 costs twice (one attempt possibly billed)
-    film = project(tmp_path, "[profile.final.video]\nconcurrency = 1\n")
+    film = project(tmp_path, "concurrency = 1\n")
     plan, _ = asyncio.run(compile_film(film, "final"))
     budget = plan.estimated_usd + Decimal("0.01")     # enough for the plan as estimated, not for the extra attempt
     summary = asyncio.run(render_film(plan, out_dir=tmp_path / "out", events=PlainEvents(), max_cost=budget,

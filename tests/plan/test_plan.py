@@ -175,10 +175,10 @@ def test_how_a_service_is_reached_changes_no_job_key(tmp_path: Path) -> None:
 def test_a_layer_given_another_backend_drops_the_built_in_model(tmp_path: Path) -> None:
     film = project_with(tmp_path, "hello.film")
     write_profile(film.parent, '[profile.final.expand]\nbackend = "template"\n[profile.final.voice]\n'
-                  'backend = "espeak"\n[profile.final.video]\nmodel = "veo3.1"\n')
+                  'backend = "espeak"\n[profile.final.video]\nbackend = "runway"\nmodel = "veo3.1"\n')
     plan = compile_at(film, tmp_path, profile="final")
     assert plan.profile.voice.model == ""            # not the replaced backend's eleven_multilingual_v2
-    assert plan.profile.video.model == "veo3.1" and plan.profile.video.backend == "runway"   # same backend: kept
+    assert plan.profile.video.model == "veo3.1" and plan.profile.video.backend == "runway"   # the user's model
 
 
 def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
@@ -193,8 +193,8 @@ def test_final_profile_prices_every_layer(tmp_path: Path, monkeypatch: pytest.Mo
                   '[profile.final.video.price]\nper_second = 0.5\n')
     plan = compile_at(film, tmp_path, profile="final")
     video = [j for j in plan.jobs if j.spec.kind == "video"]
-    assert all(isinstance(j.spec, VideoSpec) and j.spec.request.seconds in {float(d) for d in range(2, 11)}
-               for j in video)  # runway gen4.5 makes whole seconds from 2 to 10
+    assert all(isinstance(j.spec, VideoSpec) and j.spec.request.seconds in {float(d) for d in range(3, 16)}
+               for j in video)  # gemini-omni makes whole seconds from 3 to 15
     assert sum(j.estimated_usd for j in video) == Decimal("0.5") * sum(Decimal(str(j.seconds)) for j in video)
     voice = [j for j in plan.jobs if j.spec.kind == "voice"]
     assert all(j.estimated_usd > 0 for j in voice) and plan.job("music:score").estimated_usd > 0
