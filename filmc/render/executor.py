@@ -204,6 +204,7 @@ class Executor:
             return (f"the provider reported {record.state.operation if record.state else 'its job'} failed or gone "
                     f"in an earlier render; to pay for a new one: filmc render --recreate {job.id}")
         if record.gone:
+            # the scratch folder stays: paid work in it (a line's good chunks) is the backend's to reuse or not
             self.journal.write("recreate", job.id, job.key)
         elif record.unconfirmed:
             self.events.emit(RenderEvent(kind="note", job=job.id, layer=job.layer, message=(
@@ -219,7 +220,12 @@ class Executor:
             async with atomic_path_async(path) as tmp:
                 making = jobs.produce(self.work(job, deps, work, share), tmp)
                 result = await asyncio.wait_for(making, timeout=self.timeout(job))
-                verified = await jobs.verify(job.spec, self.plan, tmp)
+                try:
+                    verified = await jobs.verify(job.spec, self.plan, tmp)
+                except MediaError as err:
+                    if job.remote and self.journal.remote(job.key).state is not None:   # resuming can't mend it
+                        raise RemoteGone(f"what the provider made failed verification: {_describe(err)}") from None
+                    raise
                 meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=verified.duration,
                                  words=result.words if isinstance(result, VoiceResult) else (), lufs=verified.lufs,
                                  true_peak=verified.true_peak)

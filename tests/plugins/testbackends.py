@@ -108,6 +108,11 @@ class _LedgerProvider:
 
     async def download(self, state: RemoteState, done: Progress, out: Path) -> None:
         self.backend.count("resumed" if self.ctx.known_remote else "downloaded")
+        garbled = self.backend.ledger.parent / "garbled"
+        if "garbled" in self.request.prompt and not garbled.exists():   # the provider's clip is broken, once
+            garbled.write_text("1")
+            out.write_bytes(b"not a clip at all")
+            return
         _animatic(self.request, out, self.ctx)
 
     async def find(self) -> RemoteState | None:
@@ -117,7 +122,7 @@ class _LedgerProvider:
 class RemoteVideo(_Counting):
     """A paid remote backend on filmc's own remote loop. Prompts steer faults: "turns" crashes the process
     after the create (once), "refused" gets one 429, "vanishes" is reported gone by the provider (once),
-    "slow" takes a second to answer its create."""
+    "slow" takes a second to answer its create, "garbled" delivers a broken clip (once)."""
 
     name = "remotevideo"
     capabilities = Capabilities(layer="video", remote=True, price=Price(per_second=Decimal("0.10")))

@@ -131,3 +131,18 @@ def test_a_start_with_no_remote_id_is_reported_as_a_possible_orphan(tmp_path: Pa
     err = capsys.readouterr().err
     assert "note video:s01-sh01" in err and "may have created this job" in err
     assert err.count("may have created") == 1   # for that job only
+
+
+@pytest.mark.usefixtures("plugins")
+def test_a_broken_result_is_not_resumed_forever_and_recreate_replaces_it(tmp_path: Path) -> None:
+    """The provider's clip fails verification: polling it again would give the same clip, so the job is
+    recorded gone, and only --recreate pays for another."""
+    film = new_project(tmp_path, edit=("The orb turns", "The orb garbled"), toml=REMOTE)
+    first = run(film, max_cost=5)
+    failed = next(o for o in first.outcomes if o.job == "video:s02-sh01")
+    assert failed.status == "failed" and "failed verification" in (failed.error or "")
+    assert "--recreate video:s02-sh01" in (failed.error or "")
+    paid = calls(tmp_path)["paid"]
+    assert statuses(run(film, max_cost=5))["video:s02-sh01"] == "failed" and calls(tmp_path)["paid"] == paid
+    again = run(film, max_cost=5, recreate=frozenset({"video:s02-sh01"}))
+    assert statuses(again)["video:s02-sh01"] == "made" and calls(tmp_path)["paid"] == paid + 1
