@@ -2,7 +2,9 @@
 
 POST /v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_44100 answers base64 PCM (a tone,
 60 ms a character, 300 ms for each SSML break) and a per-character alignment, as the API does. Faults:
-a 429 with Retry-After, a 500 after the line was made (and billed), an unknown voice (404).
+a 429 with Retry-After, a 500 after the line was made (and billed), any other 4xx refused before billing,
+an unknown voice (404); by request order (`script`) or for the first request whose text holds a phrase
+(`text_faults`, as lines are spoken concurrently), and audio cut short of its alignment (`short_audio`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.loopback import send_json, serve
 
 RATE = 44100
 PER_CHAR = 0.06
+T = TypeVar("T", int, float)
 
 
 @dataclass
@@ -35,6 +38,9 @@ class FakeElevenLabs:
     scores: list[dict[str, Any]] = field(default_factory=list)   # every composed (billed) track's request
     score_offset: float = 0.0   # seconds the composed track misses its plan by
     requests: int = 0
+    spoken: list[dict[str, Any]] = field(default_factory=list)   # every speech request's body, billed or not
+    text_faults: list[tuple[str, int]] = field(default_factory=list)   # (phrase, status): once, first match
+    short_audio: list[tuple[str, float]] = field(default_factory=list)   # (phrase, seconds cut): once
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -61,10 +67,20 @@ class FakeElevenLabs:
             return self.compose(h, url.query, body, fault)
         if match is None or match.group(1) not in self.voices:
             return send_json(h, 404, {"detail": {"status": "voice_not_found", "message": "No voice with that id."}})
+        text = str(body["text"])
+        with self._lock:
+            self.spoken.append(body)
+            fault = _take(self.text_faults, text) or fault
+            cut = _take(self.short_audio, text) or 0.0
         if fault == 429:
             return send_json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
+        if fault is not None and 400 <= fault < 500:
+            return send_json(h, fault, {"detail": {"status": "invalid_request", "message": "Refused."}})
         assert parse_qs(url.query).get("output_format") == ["pcm_44100"]
-        answer = speak(str(body["text"]))
+        answer = speak(text)
+        if cut:
+            audio = base64.b64decode(answer["audio_base64"])
+            answer["audio_base64"] = base64.b64encode(audio[: max(0, len(audio) - 2 * int(cut * RATE))]).decode()
         with self._lock:
             self.billed.append(body)
         if fault == 500:
@@ -91,6 +107,15 @@ class FakeElevenLabs:
         h.end_headers()
         h.wfile.write(pcm)
         return None
+
+
+def _take(faults: list[tuple[str, T]], text: str) -> T | None:
+    """The first fault whose phrase the text holds, used up."""
+    for i, (phrase, value) in enumerate(faults):
+        if phrase in text:
+            del faults[i]
+            return value
+    return None
 
 
 def speak(text: str) -> dict[str, Any]:
