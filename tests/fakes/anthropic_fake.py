@@ -165,6 +165,12 @@ class FakeAnthropic:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def server(self) -> _Server:
+        """The HTTP server, for what every loopback fake takes (`fake.server.faults = Faults(rate)`)."""
+        assert self._server is not None, "use FakeAnthropic as a context manager"
+        return self._server
+
     # -- scripting and inspection ------------------------------------------------------------------------
     def script(self, *behaviours: Behaviour) -> None:
         """Queue behaviours for the next requests, in arrival order; when empty, every request is Answer()."""

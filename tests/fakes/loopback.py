@@ -50,6 +50,7 @@ class Faults:
     rate: float
     seed: int = 0
     injected: Counter[str] = field(default_factory=Counter)
+    log: list[tuple[str, str]] = field(default_factory=list)   # (request shape, fault) for each one injected
     _attempts: Counter[str] = field(default_factory=Counter)
     _last_failed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +70,7 @@ class Faults:
             kind = FAULT_KINDS[draw[8] % len(FAULT_KINDS)]
             self._last_failed.add(key)
             self.injected[kind] += 1
+            self.log.append((f"{method} {shape}", kind))
             return kind
 
 
