@@ -100,7 +100,7 @@ class ElevenLabsVoice:
     async def render(self, request: VoiceRequest, out: Path, ctx: RenderContext) -> VoiceResult:
         if ctx.scratch is None:
             raise BackendError("the elevenlabs backend needs the executor's scratch folder; it was not given one")
-        line = SpokenLine(self, request, ctx.scratch)
+        line = SpokenLine(self, request, ctx.scratch, ctx)
         await run_remote(line, out, ctx)
         return line.result
 
@@ -112,8 +112,9 @@ class SpokenLine:
 
     provider = "elevenlabs"
 
-    def __init__(self, backend: ElevenLabsVoice, request: VoiceRequest, scratch: Path) -> None:
-        self.backend, self.request, self.scratch = backend, request, scratch
+    def __init__(self, backend: ElevenLabsVoice, request: VoiceRequest, scratch: Path,
+                 ctx: RenderContext | None = None) -> None:
+        self.backend, self.request, self.scratch, self.ctx = backend, request, scratch, ctx
         self.chunks = split_markup(request.markup, backend.max_chars)
         self.line_usd = _usd(len(request.markup))   # the estimate: the sum of the line's characters
         self.estimated_usd = self.line_usd
@@ -132,7 +133,13 @@ class SpokenLine:
             self.estimated_usd = _usd(len(self.chunks[index]))
             kept = await self.speak(index)
             write_text_atomic(self.scratch / name, json.dumps(kept))   # paid for: kept before anything
-        self.estimated_usd = self.line_usd   # what run_remote enters as estimated once the set is complete
+            if len(self.chunks) > 1 and self.ctx is not None and self.ctx.record_cost is not None:
+                # in this render's ledger now, even if a later chunk fails the line
+                self.ctx.record_cost(self.estimated_usd, "estimated",
+                                     f"{self.provider}: chunk {index + 1} of {len(self.chunks)} spoken")
+        # what run_remote enters as estimated once the set is complete: the line, or nothing more if its chunks
+        # were entered one by one
+        self.estimated_usd = self.line_usd if len(self.chunks) == 1 else Decimal(0)
         operation = "chunks-" + hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:32]
         write_text_atomic(self.scratch / f"{operation}.json", json.dumps({"chunks": names}))
         return RemoteState(provider=self.provider, operation=operation)

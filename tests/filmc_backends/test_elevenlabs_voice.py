@@ -150,8 +150,9 @@ def test_a_long_line_is_spoken_in_sentence_chunks_and_stitched(fake: FakeElevenL
     with wave.open(line.path or "") as wav:
         assert abs(wav.getnframes() / 44100 - total) < 1e-3 and abs((line.duration or 0) - total) < 1e-3
     estimated = [e for e in summary.manifest.ledger if e.job == LONG_JOB]
-    assert [e.basis for e in estimated] == ["estimated"]
-    assert estimated[0].usd == USD_PER_1K_CHARS * len(LONG_MARKUP) / 1000   # the sum of the line's characters
+    assert [e.basis for e in estimated] == ["estimated"] * 5   # each chunk as it was spoken, then the line ($0)
+    billed = USD_PER_1K_CHARS * sum(len(c) for c in CHUNKS) / 1000      # the chunks' characters, none twice
+    assert abs(sum(e.usd for e in estimated) - billed) < Decimal("0.001") and estimated[-1].usd == 0
 
 
 def test_stitched_words_are_continuous_and_end_with_the_audio(fake: FakeElevenLabs, tmp_path: Path) -> None:
@@ -195,6 +196,8 @@ def test_a_failed_chunk_then_a_rerender_pays_only_for_the_chunks_not_kept(fake: 
     failed = next(o for o in first.outcomes if o.job == LONG_JOB)
     assert failed.status == "failed" and "chunk 2 of 4" in (failed.error or "")
     assert long_line_texts(fake) == CHUNKS[:1]
+    paid = [e.what for e in first.manifest.ledger if e.job == LONG_JOB]
+    assert paid == ["elevenlabs: chunk 1 of 4 spoken"]   # the failed render's ledger holds what it paid for
     summary = render(film)
     assert next(o for o in summary.outcomes if o.job == LONG_JOB).status == "made"
     assert Counter(long_line_texts(fake)) == Counter(CHUNKS)   # the 1st chunk, kept, was not asked again
