@@ -7,6 +7,7 @@ assembler or OpenTimelineIO.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from filmc.expand.context import (
     FilmContext,
     NarrationLine,
     ShotContext,
+    ShotPrompt,
     Usage,
     film_context,
     music_sections,
@@ -61,9 +63,15 @@ def plan_backends(backends: Backends, profile: Profile) -> PlanBackends:
                         **{layer: info_of(backends.for_layer(layer), profile.layer(layer)) for layer in LAYERS})
 
 
+# The plan the prompts would lead to: priced, and asked which backends it needs, before any prompt is paid for.
+DraftPlan = Callable[[Expansion], Plan]
+
+
 def check_expansion_budget(expander: Expander, film: FilmContext, todo: list[ShotContext], templates: Templates,
-                           info: BackendInfo, max_cost: Decimal | None) -> None:
-    """Claude costs money too: estimated before the first call, and refused without a budget that covers it."""
+                           info: BackendInfo, max_cost: Decimal | None, media: Decimal = Decimal(0)) -> None:
+    """Claude costs money too: estimated before the first call, and refused without a budget that covers it
+    and, with it, everything the render would then buy (`media`): no prompt is paid for a film the budget
+    can't make."""
     tokens_in, tokens_out = expander.estimate_tokens(film, todo, templates)
     usd = money((info.price.per_mtok_in * tokens_in + info.price.per_mtok_out * tokens_out) / Decimal(10**6))
     if usd <= 0:
@@ -73,36 +81,66 @@ def check_expansion_budget(expander: Expander, film: FilmContext, todo: list[Sho
         raise BudgetError(f"{what}; nothing is spent without a budget: pass --max-cost USD")
     if usd > max_cost:
         raise BudgetError(f"{what}, over --max-cost ${max_cost:.2f}; nothing was sent")
+    if usd + media > max_cost:
+        raise BudgetError(f"{what}, and the clips, voice and music it leads to ${money(media):.2f} more: "
+                          f"${money(usd + media):.2f} in all, over --max-cost ${max_cost:.2f}; nothing was sent "
+                          "(`filmc compile` shows the breakdown)")
 
 
 async def expand(checked: CheckedFilm, profile: Profile, backends: Backends, templates: Templates,
-                 infos: PlanBackends, max_cost: Decimal | None = None) -> Expansion:
-    """Prompts for every shot (cached answers cost nothing), narration markup, music sections."""
+                 infos: PlanBackends, max_cost: Decimal | None = None, draft_plan: DraftPlan | None = None,
+                 for_render: bool = False) -> Expansion:
+    """Prompts for every shot (cached answers cost nothing), narration markup, music sections. Before the
+    first paid prompt: the whole film's estimate is checked against `max_cost`, and, `for_render`, every key
+    the render will need is checked too, so nothing is spent on a film that can't be made."""
     expander = backends.expand
     film = film_context(checked)
     contexts = shot_contexts(checked)
     todo = [c for c in contexts if not c.shot.clip and not expander.is_cached(film, c, templates)]
     if todo:
+        others = [(backends.for_layer(layer), layer) for layer in LAYERS[1:]]
         # the expander is about to spend; if its key is missing, name the render's missing keys with it
-        require_env([(expander, "expand")], profile.name,
-                    also=[(backends.for_layer(layer), layer) for layer in LAYERS[1:]])
-        check_expansion_budget(expander, film, todo, templates, infos.expand, max_cost)
+        require_env([(expander, "expand")], profile.name, also=others)
+        media = Decimal(0)
+        if draft_plan is not None:
+            known, _ = await expander.expand_shots(film, [c for c in contexts if c not in todo], templates)  # cached
+            answers = iter(known)
+            prompts = [ShotPrompt(prompt=_placeholder(c)) if c in todo else next(answers) for c in contexts]
+            draft = draft_plan(_expansion(checked, backends, templates, infos, film, contexts, prompts, Usage()))
+            media = draft.estimated_usd
+            if for_render:
+                layers = {j.layer for j in draft.jobs if j.remote and not j.cached}
+                require_env([(backend, layer) for backend, layer in others if layer in layers], profile.name)
+        check_expansion_budget(expander, film, todo, templates, infos.expand, max_cost, media)
     prompts, usage = await expander.expand_shots(film, contexts, templates) if contexts else ([], Usage())
+    return _expansion(checked, backends, templates, infos, film, contexts, prompts, usage)
+
+
+def _placeholder(context: ShotContext) -> str:
+    """A stand-in prompt for pricing a shot before its prompt is written: prices never read prompts."""
+    return f"Shot {context.shot.id}: {context.shot.description}"[:6000].ljust(20, ".")
+
+
+def _expansion(checked: CheckedFilm, backends: Backends, templates: Templates, infos: PlanBackends,
+               film: FilmContext, contexts: list[ShotContext], prompts: Sequence[ShotPrompt],
+               usage: Usage) -> Expansion:
     price = infos.expand.price
     usd = (price.per_mtok_in * usage.input_tokens + price.per_mtok_out * usage.output_tokens) / Decimal(10**6)
     dialect = backends.voice.capabilities.markup
     lines = tuple(NarrationLine(beat=b, text=plain_text(b.parts), markup=voice_markup(b.parts, dialect))
                   for b in checked.timeline.beats)
     sections, music_prompt = music_sections(checked, templates)
-    return Expansion(expander=expander.name, model=infos.expand.model, film=film,
+    return Expansion(expander=backends.expand.name, model=infos.expand.model, film=film,
                      shots=tuple((c.shot.id, p) for c, p in zip(contexts, prompts, strict=True)), lines=lines,
                      music_sections=sections, music_prompt=music_prompt, usage=usage, usd=money(usd))
 
 
 async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: Path | None = None,
-                       display: str | None = None,
-                       max_cost: Decimal | None = None) -> tuple[Plan, tuple[Diagnostic, ...]]:
-    """The compile command's work; raises FilmError (spec, profile, fitting) or another FilmcError."""
+                       display: str | None = None, max_cost: Decimal | None = None,
+                       for_render: bool = False) -> tuple[Plan, tuple[Diagnostic, ...]]:
+    """The compile command's work; raises FilmError (spec, profile, fitting) or another FilmcError.
+    `for_render`: the render's own compile, which refuses before any prompt is paid for when a key the
+    render needs is missing (a plain compile needs only the expander's)."""
     checked, warnings, _ = load(path, display=display)
     project = Path(checked.project_dir)
     profile = load_profile(profile_name, project)
@@ -115,7 +153,10 @@ async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: 
         return cache.has(spec.kind, key, suffix_of(spec))
 
     with gc_paused():  # thousands of frozen models, no cycles: the collector would only rescan them
-        expansion = await expand(checked, profile, backends, templates, infos, max_cost)
+        def draft_plan(draft: Expansion) -> Plan:
+            return build_plan(checked, profile, infos, draft, is_cached, source=display or str(path))
+
+        expansion = await expand(checked, profile, backends, templates, infos, max_cost, draft_plan, for_render)
         plan = build_plan(checked, profile, infos, expansion, is_cached, source=display or str(path))
     return plan, warnings
 

@@ -118,7 +118,7 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
         plan = load_plan(source)
     else:
         plan, _ = run_sync(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source),
-                                        max_cost=max_cost))
+                                        max_cost=max_cost, for_render=True))
         max_cost = remaining_budget(max_cost, plan.expansion.usd)
     target = out_dir or default_out_dir(plan)
     summary = run_sync(render_film(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,

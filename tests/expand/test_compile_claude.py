@@ -102,8 +102,8 @@ def test_max_cost_refuses_with_exit_four(fake: FakeAnthropic, tmp_path: Path) ->
     result = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", "--profile", "final", "--max-cost",
                              "0.2", str(project(tmp_path))], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 4  # the prompts fit in $0.20; the video, voice and music jobs don't
-    assert "over --max-cost $0.20" in result.stderr
-    assert len(fake.requests) == 3
+    assert "over --max-cost $0.20" in result.stderr and "the clips, voice and music it leads to" in result.stderr
+    assert fake.requests == []   # refused before the first prompt: no prompt is bought for a film not made
 
 
 def test_claude_is_not_called_without_a_budget(fake: FakeAnthropic, tmp_path: Path) -> None:

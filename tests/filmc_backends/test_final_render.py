@@ -79,7 +79,7 @@ def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
 
 
 def render(film: Path) -> RenderSummary:
-    plan, _ = asyncio.run(compile_film(film, "final", max_cost=Decimal(5)))
+    plan, _ = asyncio.run(compile_film(film, "final", max_cost=Decimal(5), for_render=True))
     return asyncio.run(render_film(plan, out_dir=film.parent / "out", events=PlainEvents(), max_cost=Decimal(5),
                                    backoff=0.01))
 
@@ -144,3 +144,23 @@ def test_a_narration_edit_pays_for_that_line_alone(services: Services, tmp_path:
     assert spoken(services)["Warm at last"] == 2 and sum(spoken(services).values()) == 4   # one more request
     assert (len(services.gemini.creates), len(services.eleven.scores), len(services.claude.requests)) == (
         creates, scores, prompts)
+
+
+def test_a_budget_below_the_estimate_asks_no_service_anything(services: Services, tmp_path: Path) -> None:
+    from filmc.errors import BudgetError
+
+    film = hello_project(tmp_path, PROFILE)
+    with pytest.raises(BudgetError, match="the clips, voice and music it leads to"):
+        asyncio.run(compile_film(film, "final", max_cost=Decimal("0.05")))   # Claude's prompts alone would fit
+    assert services.asked() == 0
+
+
+def test_missing_keys_are_named_together_before_any_request(services: Services, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from filmc.errors import ConfigError
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.delenv("ELEVENLABS_API_KEY")
+    with pytest.raises(ConfigError, match="ELEVENLABS_API_KEY, GEMINI_API_KEY are not set"):
+        render(hello_project(tmp_path, PROFILE))
+    assert services.asked() == 0   # not even Claude, which has its key
