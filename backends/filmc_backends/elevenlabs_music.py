@@ -149,17 +149,27 @@ class Score:
 
     async def download(self, state: RemoteState, done: Progress, out: Path) -> None:
         pcm = Path(done.output_uri or "").read_bytes()
-        seconds = len(pcm) / 2 / SAMPLE_RATE
+        channels = channels_of(len(pcm), self.request.duration)
+        width = 2 * channels   # bytes a frame: 16-bit samples, interleaved
+        seconds = len(pcm) / width / SAMPLE_RATE
         if abs(seconds - self.request.duration) > LENGTH_TOLERANCE:
             raise RemoteGone(f"ElevenLabs composed {seconds:.1f}s for a {self.request.duration:.1f}s plan; "
                              "refusing to stretch it")
         frames = round(self.request.duration * SAMPLE_RATE)
-        pcm = pcm[: frames * 2].ljust(frames * 2, b"\0")   # conform: trim, or end in silence
+        pcm = pcm[: frames * width].ljust(frames * width, b"\0")   # conform: trim, or end in silence
         with wave.open(str(out), "wb") as wav:
-            wav.setnchannels(1)
+            wav.setnchannels(channels)
             wav.setsampwidth(2)
             wav.setframerate(SAMPLE_RATE)
             wav.writeframes(pcm)
 
     async def find(self) -> RemoteState | None:
         return None
+
+
+def channels_of(size: int, planned: float) -> int:
+    """Raw PCM says nothing of its layout, and whether the service streams the score in mono or stereo has not
+    been checked against the live API: mono, unless only stereo gives the plan's length. (A stereo track read
+    as mono would be twice too long, and refused after it was paid for.)"""
+    mono, stereo = size / 2 / SAMPLE_RATE, size / 4 / SAMPLE_RATE
+    return 2 if abs(mono - planned) > LENGTH_TOLERANCE and abs(stereo - planned) <= LENGTH_TOLERANCE else 1

@@ -37,6 +37,7 @@ class FakeElevenLabs:
     billed: list[dict[str, Any]] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)   # every composed (billed) track's request
     score_offset: float = 0.0   # seconds the composed track misses its plan by
+    score_channels: int = 1     # 2: the track streams as interleaved stereo
     requests: int = 0
     spoken: list[dict[str, Any]] = field(default_factory=list)   # every speech request's body, billed or not
     text_faults: list[tuple[str, int]] = field(default_factory=list)   # (phrase, status): once, first match
@@ -89,14 +90,15 @@ class FakeElevenLabs:
 
 
     def compose(self, h: BaseHTTPRequestHandler, query: str, body: dict[str, Any], fault: int | None) -> None:
-        """Streams 16-bit mono PCM as long as the plan's sections, a slow sine sweep (no silence to hide in)."""
+        """Streams 16-bit PCM (mono unless `score_channels`) as long as the plan's sections: a slow sine sweep,
+        no silence to hide in."""
         if fault == 429:
             return send_json(h, 429, {"detail": {"status": "too_many_concurrent_requests"}}, {"Retry-After": "0"})
         assert parse_qs(query).get("output_format") == ["pcm_48000"] and body.get("respect_sections_durations")
         ms = sum(int(s["duration_ms"]) for s in body["composition_plan"]["sections"])
         frames = int((ms / 1000 + self.score_offset) * 48000)
         pcm = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * (110 + i / 4800) * i / 48000)))
-                       for i in range(frames))
+                       * self.score_channels for i in range(frames))
         with self._lock:
             self.scores.append(body)
         if fault == 500:

@@ -77,3 +77,11 @@ def test_cue_sections_fit_the_apis_section_lengths() -> None:
     assert [s.name for s in planned] == ["cue 2 part 1", "cue 2 part 2"]   # the short cues joined their neighbour
     with pytest.raises(BackendError, match="3 to 120 s"):
         composition_sections((section(0, 2.0),), 2.0)
+
+
+def test_a_stereo_track_is_read_as_stereo(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    fake.score_channels = 2
+    score = next(o for o in render(tmp_path).outcomes if o.job == "music:score")
+    assert score.status == "made"
+    with wave.open(score.path or "") as wav:
+        assert wav.getnchannels() == 2 and wav.getnframes() == 8 * 48000
