@@ -105,7 +105,8 @@ async def expand(checked: CheckedFilm, profile: Profile, backends: Backends, tem
         if draft_plan is not None:
             known, _ = await expander.expand_shots(film, [c for c in contexts if c not in todo], templates)  # cached
             answers = iter(known)
-            prompts = [ShotPrompt(prompt=_placeholder(c)) if c in todo else next(answers) for c in contexts]
+            limit = backends.video.capabilities.max_prompt_chars or 6000
+            prompts = [ShotPrompt(prompt=_placeholder(c, limit)) if c in todo else next(answers) for c in contexts]
             draft = draft_plan(_expansion(checked, backends, templates, infos, film, contexts, prompts, Usage()))
             media = draft.estimated_usd
             if for_render:
@@ -116,9 +117,10 @@ async def expand(checked: CheckedFilm, profile: Profile, backends: Backends, tem
     return _expansion(checked, backends, templates, infos, film, contexts, prompts, usage)
 
 
-def _placeholder(context: ShotContext) -> str:
-    """A stand-in prompt for pricing a shot before its prompt is written: prices never read prompts."""
-    return f"Shot {context.shot.id}: {context.shot.description}"[:6000].ljust(20, ".")
+def _placeholder(context: ShotContext, limit: int) -> str:
+    """A stand-in prompt for pricing a shot before its prompt is written: prices never read prompts, and it
+    stays within the video backend's limit, which the real prompt is written to."""
+    return f"Shot {context.shot.id}: {context.shot.description}"[:min(limit, 6000)].ljust(20, ".")
 
 
 def _expansion(checked: CheckedFilm, backends: Backends, templates: Templates, infos: PlanBackends,

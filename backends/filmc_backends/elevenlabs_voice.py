@@ -132,11 +132,11 @@ class SpokenLine:
             # What run_remote enters in the ledger as possibly billed, should this request's answer be lost:
             self.estimated_usd = _usd(len(self.chunks[index]))
             kept = await self.speak(index)
-            write_text_atomic(self.scratch / name, json.dumps(kept))   # paid for: kept before anything
             if len(self.chunks) > 1 and self.ctx is not None and self.ctx.record_cost is not None:
-                # in this render's ledger now, even if a later chunk fails the line
+                # in this render's ledger now, even if keeping it or a later chunk fails the line
                 self.ctx.record_cost(self.estimated_usd, "estimated",
                                      f"{self.provider}: chunk {index + 1} of {len(self.chunks)} spoken")
+            write_text_atomic(self.scratch / name, json.dumps(kept))   # paid for: kept before anything
         # what run_remote enters as estimated once the set is complete: the line, or nothing more if its chunks
         # were entered one by one
         self.estimated_usd = self.line_usd if len(self.chunks) == 1 else Decimal(0)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import logging
 import mimetypes
 import os
@@ -115,7 +116,7 @@ def capabilities_of(model: str, resolution: str, per_second: Decimal | None = No
                         frame_sizes=sizes, env=(KEY_VARIABLE,), remote=True,
                         price=Price(per_second=per_second if per_second is not None
                                     else RESOLUTIONS[resolution].usd_per_second, per_second_by_size=by_size),
-                        models=tuple(MODELS), default_model=DEFAULT_MODEL)
+                        models=tuple(MODELS), default_model=DEFAULT_MODEL, reference_images=True)
 
 
 def resolution_for(width: int, height: int) -> str:
@@ -182,7 +183,7 @@ class GeminiOmniVideo:
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
         if ctx.scratch is None:
             raise BackendError("the gemini-omni backend needs the executor's scratch folder; it was not given one")
-        await run_remote(OmniJob(self, request, ctx.scratch), out, ctx)
+        await run_remote(OmniJob(self, request, ctx.scratch, ctx.files), out, ctx)
 
 
 class OmniJob:
@@ -190,8 +191,10 @@ class OmniJob:
 
     provider = "gemini-omni"
 
-    def __init__(self, backend: GeminiOmniVideo, request: VideoRequest, scratch: Path) -> None:
+    def __init__(self, backend: GeminiOmniVideo, request: VideoRequest, scratch: Path,
+                 planned: dict[str, str] | None = None) -> None:
         self.backend, self.request, self.scratch = backend, request, scratch
+        self.planned = planned or {}   # reference image -> the sha256 its job's key was made with
         self.seconds = max(1, round(request.seconds))
         self.resolution = resolution_for(request.width, request.height)
         self.estimated_usd = backend.usd_per_second(self.resolution) * self.seconds
@@ -214,6 +217,10 @@ class OmniJob:
                 data = path.read_bytes()
             except OSError as err:
                 raise BackendError(f"cannot read reference image {name}: {err.strerror}") from None
+            if name in self.planned and hashlib.sha256(data).hexdigest() != self.planned[name]:
+                # the clip would be stored under a key made for the old picture
+                raise BackendError(f"reference image {name} changed after the plan was made; compile again "
+                                   "(`filmc render FILM.film` does) so the shots it guides are keyed by it")
             parts.append({"type": "image", "mime_type": mime, "data": base64.b64encode(data).decode("ascii")})
         return parts
 
@@ -237,7 +244,8 @@ class OmniJob:
             raise CreateError("Gemini accepted the interaction but answered no id", outcome="ambiguous")
         state = RemoteState(provider=self.provider, operation=str(interaction.id))
         if interaction.status == "completed":   # answered at once after all: keep what was paid for
-            with contextlib.suppress(BackendError):   # unreadable: the first poll asks again; the id must be journalled
+            # unreadable or unstorable: the first poll asks again; the id must reach the journal first
+            with contextlib.suppress(BackendError, OSError):
                 self.keep_inline(state, interaction)
         return state
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -24,7 +24,7 @@ class Price(Model):
     """What one unit costs; the plan multiplies, the profile may override any field."""
 
     per_second: Decimal = Field(default=Decimal(0), ge=0)      # video
-    per_second_by_size: dict[str, Decimal] = Field(default_factory=dict)   # video, "1280x720": where it differs
+    per_second_by_size: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(default_factory=dict)   # "1280x720"
     per_1k_chars: Decimal = Field(default=Decimal(0), ge=0)    # speech
     per_minute: Decimal = Field(default=Decimal(0), ge=0)      # music
     per_mtok_in: Decimal = Field(default=Decimal(0), ge=0)     # language models
@@ -51,6 +51,7 @@ class Capabilities(Model):
     default_model: str = ""
     provider: str = ""             # whose rate and concurrency limits it shares; "": its own (the backend's name)
     draws_text: bool = False       # the picture shows heading/caption (previz): they belong in its key
+    reference_images: bool = False  # sends entities' reference images: their bytes belong in its key
     renders: bool = True           # False: can be planned and priced, cannot make assets in this version
 
     @model_validator(mode="after")

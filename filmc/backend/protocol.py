@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from pydantic import Field
+
 from filmc.backend.capabilities import (
     MEDIA_LAYERS,
     BackendConfig,
@@ -137,6 +139,9 @@ class RenderContext(Model):
     # Inside `idle()` the job holds no share of the render's --jobs limit: a paid job that only waits on its
     # provider should not keep local work (encodes, mixes) from running.
     idle: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    # Before an attempt that may be billed again (an ambiguous create re-sent): why it may not be, or None.
+    may_spend: Callable[[Decimal], str | None] | None = None
+    files: dict[str, str] = Field(default_factory=dict)   # input files as planned, path -> sha256: check first
 
 
 class BackendError(Exception):

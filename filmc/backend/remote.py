@@ -99,7 +99,7 @@ async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sle
     while True:
         while ctx.cooldown is not None and (pause := ctx.cooldown.remaining()) > 0:
             _report(ctx, "provider asked to wait", None)   # another job's 429: don't earn one more
-            await sleep(pause)
+            await _idle_sleep(ctx, sleep, pause)
         _report(ctx, "submitting", None)
         try:
             state = await job.create()
@@ -114,7 +114,7 @@ async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sle
                 delay = _delay(err.retry_after, pacing.create_backoff * 2 ** (refused - 1))
                 if ctx.cooldown is not None:
                     ctx.cooldown.hold(delay)
-                await sleep(delay)
+                await _idle_sleep(ctx, sleep, delay)
                 continue
             ambiguous += 1
             _cost(ctx, job.estimated_usd, "possibly-billed",
@@ -127,7 +127,10 @@ async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sle
                 raise BackendError(f"{job.provider} did not confirm the job after {ambiguous} attempt(s), each "
                                    f"possibly billed ({err}); check the provider's dashboard before re-running"
                                    ) from None
-            await sleep(_delay(err.retry_after, pacing.create_backoff))
+            refusal = ctx.may_spend(job.estimated_usd) if ctx.may_spend is not None else None
+            if refusal:
+                raise BackendError(f"{job.provider} did not confirm the job ({err}), and it is {refusal}") from None
+            await _idle_sleep(ctx, sleep, _delay(err.retry_after, pacing.create_backoff))
             continue
         _journal(ctx, state)   # before anything waits on it: a crash from here on resumes, never re-pays
         _cost(ctx, job.estimated_usd, "estimated", f"{job.provider} {state.operation}: created")
@@ -153,6 +156,12 @@ async def _wait(job: RemoteJob, state: RemoteState, ctx: RenderContext, pacing: 
         waited += wait
         if waited >= pacing.steady_for:
             interval = min(pacing.max_poll, interval * pacing.poll_factor)
+
+
+async def _idle_sleep(ctx: RenderContext, sleep: Sleep, seconds: float) -> None:
+    """Waiting on the provider, not working: outside the render's --jobs limit."""
+    async with ctx.idle() if ctx.idle is not None else contextlib.nullcontext():
+        await sleep(seconds)
 
 
 def _delay(retry_after: float | None, fallback: float, jitter: float = 0.25) -> float:

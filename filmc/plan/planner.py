@@ -124,7 +124,8 @@ class Planner:
                 **self.overlay(seg, caps))
             self.add(f"video:{seg.id}", "video", VideoSpec(shot_id=seg.id, request=request), (), fitted,
                      info.price.video_per_second(width, height) * Decimal(str(fitted)), info,
-                     files=tuple(f"{path} {file_digest(self.project / path)}" for path in request.reference_images))
+                     files=tuple(f"{path} {file_digest(self.project / path)}" for path in request.reference_images
+                                 if caps.reference_images))
 
     def overlay(self, seg: ResolvedShot, caps: Capabilities) -> dict[str, str]:
         """Titles drawn into previz are part of its picture; a real model never sees them (nor pays for them)."""

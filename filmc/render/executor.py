@@ -187,15 +187,25 @@ class Executor:
         """Checked before each paid submission: what the ledger holds, plus what is in flight, plus this job,
         must stay within --max-cost (a journalled job is only polled: it costs nothing more, and what it cost
         was spent under an earlier render's budget)."""
-        if self.max_cost is None or job.estimated_usd <= 0 or self.journal.remote(job.key).state is not None:
+        if job.estimated_usd <= 0 or self.journal.remote(job.key).state is not None:
             return None
-        unrecorded = sum((usd for j, usd in self.in_flight.items() if not self.ledger.has(j) and j not in self.resumed),
-                         Decimal(0))
-        committed = spent([e for e in self.ledger.entries if e.job not in self.resumed]) + unrecorded
-        if committed + job.estimated_usd <= self.max_cost:
+        return self.budget_refusal(job.estimated_usd, "this job's")
+
+    def budget_refusal(self, usd: Decimal, what: str) -> str | None:
+        """Why `usd` more may not be sent, or None: the ledger, plus what jobs in flight may still spend (their
+        estimate, less what they have already entered), plus `usd`, must stay within --max-cost."""
+        if self.max_cost is None:
             return None
-        return (f"not submitted: ${committed:.2f} is spent or in flight, and this job's ${job.estimated_usd:.2f} "
-                f"would pass --max-cost ${self.max_cost:.2f} (failed or possibly billed attempts count too)")
+        counted = [e for e in self.ledger.entries if e.job not in self.resumed]
+        pending = Decimal(0)
+        for job_id, estimate in self.in_flight.items():
+            if job_id not in self.resumed:
+                pending += max(Decimal(0), estimate - spent(e for e in counted if e.job == job_id))
+        committed = spent(counted) + pending
+        if committed + usd <= self.max_cost:
+            return None
+        return (f"not submitted: ${committed:.2f} is spent or in flight, and {what} ${usd:.2f} would pass "
+                f"--max-cost ${self.max_cost:.2f} (failed or possibly billed attempts count too)")
 
     def remote_refusal(self, job: Job) -> str | None:
         """What the journal forbids before a paid job starts: re-creating one the provider lost, unasked."""
@@ -262,6 +272,8 @@ class Executor:
                             deadline=time.monotonic() + config.timeout, known_remote=known, journal_remote=remember,
                             record_cost=self.ledger.recorder(job.id), report=report,
                             create_retries=config.create_retries, pacing=config.pacing, idle=share.lent,
+                            may_spend=lambda usd: self.budget_refusal(usd, "sending it again for"),
+                            files=dict(f.rsplit(" ", 1) for f in job.files),
                             cooldown=self.providers.cooldown(job.backend))
         return jobs.Work(job=job, spec=job.spec, deps=deps, backend=self.backends.media(job.backend), ctx=ctx)
 

@@ -23,6 +23,7 @@ class Share:
     def __init__(self, gate: asyncio.Semaphore) -> None:
         self.gate = gate
         self.held = False
+        self.lenders = 0   # blocks lending it now: a job may wait on several remote jobs at once
 
     async def __aenter__(self) -> Share:
         await self.gate.acquire()
@@ -37,14 +38,19 @@ class Share:
 
     @asynccontextmanager
     async def lent(self) -> AsyncIterator[None]:
-        """Give the slot back for the block; take one again after it. A cancellation while taking it back
-        leaves `held` false, so the slot is never released twice."""
-        if self.held:
+        """Give the slot back for the block (the first of nested or concurrent blocks gives it); take one again
+        after the last, and only when it ends normally: a job failing or cancelled while waiting does not
+        queue behind local work to fail. A cancellation while taking it back leaves `held` false, so the slot
+        is never released twice."""
+        if self.lenders == 0 and self.held:
             self.held = False
             self.gate.release()
+        self.lenders += 1
         try:
             yield
         finally:
+            self.lenders -= 1
+        if self.lenders == 0 and not self.held:
             await self.gate.acquire()
             self.held = True
 

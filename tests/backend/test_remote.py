@@ -191,3 +191,14 @@ def test_one_429_holds_back_every_job_sent_to_that_provider(tmp_path: Path) -> N
     sibling = FakeJob([None], [DONE])
     assert run(sibling)[0] == 4.0 and sibling.calls[0] == "create"   # waited out the rest, then sent once
     assert sibling.calls.count("create") == 1
+
+
+def test_an_ambiguous_create_is_not_sent_again_past_the_budget(tmp_path: Path) -> None:
+    job = FakeJob([CreateError("503 after send", outcome="ambiguous"), None], [DONE])
+
+    def may_spend(usd: Decimal) -> str | None:
+        return f"over --max-cost by ${usd}"
+
+    with pytest.raises(BackendError, match="over --max-cost"):
+        make(job, tmp_path, create_retries=3, may_spend=may_spend)
+    assert job.calls.count("create") == 1   # the possibly billed attempt is not paid for a second time

@@ -114,3 +114,14 @@ def test_claude_is_not_called_without_a_budget(fake: FakeAnthropic, tmp_path: Pa
     with pytest.raises(BudgetError, match="over --max-cost"):
         asyncio.run(compile_film(project(tmp_path), "final", cache_dir=tmp_path / "cache", max_cost=Decimal("0.001")))
     assert fake.requests == []  # refused before a single call
+
+
+def test_pricing_before_claude_is_asked_never_fails_on_a_long_shot(fake: FakeAnthropic, tmp_path: Path) -> None:
+    """The draft plan priced before the first call stands in for prompts not yet written; a description longer
+    than the video backend's prompt limit must not fail compile there (Claude writes within the limit)."""
+    film = project(tmp_path)
+    long = "An orb floats in a dark blue void, " + "slowly drifting through layers of glassy haze, " * 25
+    film.write_text(film.read_text("utf-8").replace("An orb floats in a dark blue void", long.strip(", ")), "utf-8")
+    (tmp_path / "filmc.toml").write_text('[profile.final.video]\nbackend = "runway"\n', "utf-8")   # 1,000 at most
+    plan, _ = asyncio.run(compile_film(film, "final", cache_dir=tmp_path / "cache", max_cost=Decimal(5)))
+    assert len(fake.requests) == 3 and plan.job("video:s01-sh01").spec.kind == "video"

@@ -18,9 +18,10 @@ import pytest
 
 from filmc.assemble.media import count_frames, ffmpeg_exe, probe
 from filmc.backend.protocol import BackendConfig, Setup
+from filmc.cli.progress import PlainEvents
 from filmc.deliver.outputs import RenderSummary
 from filmc.errors import ConfigError
-from filmc.pipeline import compile_film
+from filmc.pipeline import compile_film, render_film
 from filmc.plan.model import VideoSpec
 from filmc_backends.gemini_omni import GeminiOmniVideo, aspect_ratio, file_name, frame_sizes, resolution_for
 from tests.fakes.gemini_fake import DropAfterCreating, FailAfterCreating, FakeGemini, Refuse, images_of, prompt_of
@@ -292,3 +293,19 @@ def test_the_backend_needs_no_key_to_load_and_refuses_what_it_cannot_make(tmp_pa
         GeminiOmniVideo(BackendConfig(backend="gemini-omni", model="gen4.5"), setup)
     with pytest.raises(ValueError, match="resolution"):
         GeminiOmniVideo(BackendConfig(backend="gemini-omni", options={"resolution": "4k"}), setup)
+
+
+def test_a_reference_image_changed_after_the_plan_is_refused_not_sent(fake: FakeGemini, tmp_path: Path) -> None:
+    """A plan reviewed with one picture must not pay for clips made from another, stored under the old key."""
+    tmp_path.mkdir(exist_ok=True)
+    make_png = [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=16x16", "-frames:v", "1",
+                str(tmp_path / "orb.png")]
+    subprocess.run(make_png, check=True)
+    film = hello_project(tmp_path, profile(), edit=('of blue glass"', 'of blue glass" image "orb.png"'))
+    plan, _ = asyncio.run(compile_film(film, "final"))
+    subprocess.run([*make_png[:7], "color=c=red:s=16x16", *make_png[8:]], check=True)   # edited after review
+    summary = asyncio.run(render_film(plan, out_dir=tmp_path / "out", events=PlainEvents(), max_cost=Decimal(5),
+                                      backoff=0.01))
+    failed = [o for o in summary.outcomes if o.job.startswith("video:")]
+    assert {o.status for o in failed} == {"failed"} and "changed after the plan was made" in (failed[0].error or "")
+    assert fake.creates == []

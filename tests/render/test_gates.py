@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -84,3 +85,52 @@ def test_backends_of_one_provider_share_its_limit_and_its_cooldown(tmp_path: Pat
     assert providers.cooldown("elevenlabs") is providers.cooldown("elevenlabs-music")
     assert providers.gate("runway") is not providers.gate("elevenlabs")
     assert providers.cooldown("runway") is not providers.cooldown("elevenlabs")
+
+
+def test_two_waits_at_once_lend_one_slot_and_take_one_back() -> None:
+    async def scenario() -> int:
+        gate = asyncio.Semaphore(2)
+
+        async def job() -> None:
+            async with Share(gate) as share:
+                async def wait() -> None:
+                    async with share.lent():
+                        await asyncio.sleep(0.02)
+
+                await asyncio.gather(wait(), wait())   # one asset from two remote jobs
+                assert share.held and gate._value == 1
+
+        await job()
+        return gate._value
+
+    assert asyncio.run(scenario()) == 2   # no slot lost, none made up
+
+
+def test_a_wait_that_fails_does_not_queue_for_a_slot_to_fail() -> None:
+    async def scenario() -> float:
+        gate = asyncio.Semaphore(1)
+        busy = asyncio.Event()
+
+        async def local() -> None:
+            async with Share(gate):
+                busy.set()
+                await asyncio.sleep(10)   # holds the only slot for long
+
+        async def remote() -> None:
+            async with Share(gate) as share, share.lent():
+                await busy.wait()
+                raise RuntimeError("the provider failed the job")
+
+        waiting = asyncio.ensure_future(remote())   # takes the slot first, then lends it while it waits
+        await asyncio.sleep(0)
+        holder = asyncio.ensure_future(local())     # takes the lent slot and keeps it
+        started = time.monotonic()
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(waiting, timeout=5.0)
+        took = time.monotonic() - started
+        holder.cancel()
+        await asyncio.gather(holder, return_exceptions=True)
+        assert not gate.locked()
+        return took
+
+    assert asyncio.run(scenario()) < 1.0   # failed at once, not after local()'s 10 s

@@ -146,3 +146,25 @@ def test_a_broken_result_is_not_resumed_forever_and_recreate_replaces_it(tmp_pat
     assert statuses(run(film, max_cost=5))["video:s02-sh01"] == "failed" and calls(tmp_path)["paid"] == paid
     again = run(film, max_cost=5, recreate=frozenset({"video:s02-sh01"}))
     assert statuses(again)["video:s02-sh01"] == "made" and calls(tmp_path)["paid"] == paid + 1
+
+
+@pytest.mark.usefixtures("plugins")
+def test_a_job_part_paid_still_counts_what_it_may_yet_spend(tmp_path: Path) -> None:
+    """A long line whose first chunk is in the ledger may still spend the rest of its estimate: the budget
+    counts it, instead of forgetting the job once it has entered anything."""
+    from filmc.cli.progress import PlainEvents
+    from filmc.pipeline import build_backends
+    from filmc.render.cache import Cache
+    from filmc.render.run import prepare
+    from tests.render.test_render import plan_of
+
+    film = new_project(tmp_path, edit=("The orb turns", "The orb spins"), toml=REMOTE)
+    plan = plan_of(film)
+    cache = Cache.for_plan(plan, None)
+    executor = prepare(plan, build_backends(plan.profile, tmp_path, cache), cache, PlainEvents(), max_cost=Decimal(1))
+    executor.in_flight["video:s01-sh01"] = Decimal("0.45")
+    executor.ledger.recorder("video:s01-sh01")(Decimal("0.15"), "estimated", "part 1 of 3")
+    # $0.15 spent + $0.30 it may yet spend + $0.45 more = $0.90: allowed; $0.60 more is not
+    assert executor.budget_refusal(Decimal("0.45"), "this job's") is None
+    refusal = executor.budget_refusal(Decimal("0.60"), "this job's")
+    assert refusal is not None and "$0.45 is spent or in flight" in refusal
