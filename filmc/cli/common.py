@@ -42,9 +42,13 @@ def exit_code_of(err: FilmcError) -> ExitCode:
 
 def fail(message: str, code: ExitCode) -> NoReturn:
     """A one-paragraph message and an exit code; the user never sees a traceback."""
-    from filmc.cli.ui import console
+    from rich.markup import escape
 
-    console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    from filmc.cli.ui import console
+    from filmc.secrets import redact
+
+    # escaped: a message may hold brackets ([profile.final], [redacted]) that rich would take for markup
+    console(stderr=True).print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False)
     sys.exit(code)
 
 

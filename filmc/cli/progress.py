@@ -83,7 +83,9 @@ class RichEvents:
             states = Counter(self.remote[event.layer].values())
             self.progress.update(self.tasks[event.layer], note=", ".join(f"{n} {s}" for s, n in states.items()))
         elif event.kind in ("retry", "note"):
-            self.progress.console.print(f"[yellow]{event.kind}[/] {event.job} {event.message}")
+            from rich.markup import escape
+
+            self.progress.console.print(f"[yellow]{event.kind}[/] {event.job} {escape(event.message)}")
 
     def close(self) -> None:
         self.progress.stop()

@@ -33,6 +33,7 @@ from filmc.render.journal import Journal
 from filmc.render.ledger import Ledger, spent
 from filmc.render.locks import key_lock
 from filmc.render.outcome import AssetMeta, JobOutcome
+from filmc.secrets import redact
 
 GRACE_SECONDS = 60.0   # past a remote job's deadline, for its own loop to stop and say so
 
@@ -159,8 +160,7 @@ class Executor:
             except Exception as err:  # a plugin's bug fails its job, not the render
                 error = _describe(err) if isinstance(err, BackendError | MediaError | TimeoutError | OSError) \
                     else f"{type(err).__name__}: {_describe(err)}"
-                for secret in self.secrets:  # SDK errors echo headers and bodies: no key reaches a journal or a screen
-                    error = error.replace(secret, "[redacted]")
+                error = redact(error, self.secrets)  # SDK errors echo headers: no key reaches a journal or a screen
                 transient = isinstance(err, TimeoutError) or getattr(err, "transient", False)
                 self.journal.write("failed", job.id, job.key, detail=error)
                 if isinstance(err, RemoteGone):
