@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from filmc.expand.context import Usage
 from filmc.files import write_text_atomic
 from filmc.keys import content_key
+from filmc.locks import key_lock
 from filmc.model import Model
 
 if TYPE_CHECKING:  # the SDK takes ~1 s to import; the CLI must start without it
@@ -175,13 +176,17 @@ class ClaudeExpander:
     ) -> M:
         """Ask, validate, and re-ask with the validation error at most `max_invalid` more times.
 
-        The answer is cached as soon as it validates, so an interrupted batch keeps what it paid for.
+        The answer is cached as soon as it validates, so an interrupted batch keeps what it paid for; a lock
+        per answer makes two renders of one project ask once.
         """
         from anthropic.types import ToolUseBlock
 
         messages: list[MessageParam] = [{"role": "user", "content": request.user}]
         mine, problem = ExpansionUsage(), ""
-        async with gate:
+        async with gate, key_lock(self.cache_dir.parent, key, lambda: None):   # beside the render's own locks
+            already = self._load(key, output)   # another render may have paid for it while this one waited
+            if already is not None:
+                return already
             for _attempt in range(1 + self.max_invalid):
                 message = await self._call(client, request, messages, schema)
                 spent.append(_usage_of(message))

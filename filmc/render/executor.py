@@ -24,6 +24,7 @@ from filmc.backend.protocol import BackendError, Layer, RemoteState, RenderConte
 from filmc.backend.registry import Backends
 from filmc.backend.remote import RemoteGone
 from filmc.files import atomic_path_async
+from filmc.locks import key_lock
 from filmc.plan.model import Job, Plan, Spec
 from filmc.render import jobs
 from filmc.render.cache import Cache
@@ -31,7 +32,6 @@ from filmc.render.events import EventSink, RenderEvent
 from filmc.render.gates import Providers, Share
 from filmc.render.journal import Journal
 from filmc.render.ledger import Ledger, spent
-from filmc.render.locks import key_lock
 from filmc.render.outcome import AssetMeta, JobOutcome
 from filmc.secrets import redact
 

@@ -206,8 +206,9 @@ def test_cache_makes_no_calls_and_holds_no_key(
     assert all(again.is_cached(r, ShotPrompt) for r in requests)
     second, usage = expand(again, requests)
     assert second == first and usage == ExpansionUsage() and len(fake.requests) == 3
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".lock"]   # locks hold nothing
     assert len(files) == 3 and all(p.suffix == ".json" and not p.name.startswith(".") for p in files)
+    assert all(p.stat().st_size == 0 for p in tmp_path.rglob("*.lock"))
     for path in files:
         assert KEY.encode() not in path.read_bytes()
 
