@@ -85,6 +85,7 @@ class Pacing(Model):
     max_poll: float = Field(default=10.0, gt=0)
     create_backoff: float = Field(default=2.0, ge=0)
     max_not_created: int = Field(default=5, ge=0)   # refusals (429, 4xx worth retrying) before giving up
+    max_transient: int = Field(default=8, ge=0)     # poll or download failures in a row before the attempt fails
 
 
 class BackendConfig(Model):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -85,13 +86,24 @@ async def run_remote(job: RemoteJob, out: Path, ctx: RenderContext, *, pacing: P
     The profile's pacing (`ctx.pacing`) wins over the backend's."""
     pacing = ctx.pacing or pacing
     state = ctx.known_remote or await _create(job, ctx, pacing, sleep)
-    async with ctx.idle() if ctx.idle is not None else contextlib.nullcontext():
-        done = await _wait(job, state, ctx, pacing, sleep)
-    if done.actual_usd is not None and ctx.record_cost is not None:
-        ctx.record_cost(done.actual_usd, "actual", f"{job.provider} {state.operation}: charged")
-    _report(ctx, "downloading", 1.0)
-    await job.download(state, done, out)
-    return state
+    charged = False
+    for tries in itertools.count(1):
+        async with ctx.idle() if ctx.idle is not None else contextlib.nullcontext():
+            done = await _wait(job, state, ctx, pacing, sleep)
+        if done.actual_usd is not None and ctx.record_cost is not None and not charged:
+            ctx.record_cost(done.actual_usd, "actual", f"{job.provider} {state.operation}: charged")
+            charged = True
+        _report(ctx, "downloading", 1.0)
+        try:
+            await job.download(state, done, out)
+            return state
+        except BackendError as err:
+            # a cut transfer or an expired URL: ask again (a fresh URL) and fetch again, the job stays paid once
+            if not err.transient or tries > pacing.max_transient:
+                raise
+            _report(ctx, "download failed; asking again", None)
+            await _idle_sleep(ctx, sleep, _delay(None, pacing.first_poll))
+    raise AssertionError("unreachable")
 
 
 async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sleep) -> RemoteState:
@@ -140,8 +152,16 @@ async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sle
 async def _wait(job: RemoteJob, state: RemoteState, ctx: RenderContext, pacing: Pacing, sleep: Sleep) -> Progress:
     interval = pacing.first_poll
     waited = 0.0
+    troubles = 0   # transient failures in a row: a network blip during a long wait is no reason to fail
     while True:
-        answer = await job.poll(state)
+        try:
+            answer = await job.poll(state)
+            troubles = 0
+        except BackendError as err:
+            troubles += 1
+            if not err.transient or troubles > pacing.max_transient:
+                raise
+            answer = Progress(status="running", detail=str(err))
         if answer.status == "done":
             return answer
         if answer.status in ("failed", "gone"):

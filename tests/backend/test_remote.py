@@ -202,3 +202,41 @@ def test_an_ambiguous_create_is_not_sent_again_past_the_budget(tmp_path: Path) -
     with pytest.raises(BackendError, match="over --max-cost"):
         make(job, tmp_path, create_retries=3, may_spend=may_spend)
     assert job.calls.count("create") == 1   # the possibly billed attempt is not paid for a second time
+
+
+class FlakyReads(FakeJob):
+    """Polls and downloads that fail now and then, as networks do; the create is never repeated for them."""
+
+    def __init__(self, poll_faults: int, download_faults: int) -> None:
+        super().__init__([None], [RUNNING, Progress(status="done", actual_usd=Decimal("0.40"))] * 4)
+        self.poll_faults, self.download_faults = poll_faults, download_faults
+
+    async def poll(self, state: RemoteState) -> Progress:
+        if self.poll_faults:
+            self.poll_faults -= 1
+            self.calls.append("poll failed")
+            raise BackendError("Server disconnected without sending a response", transient=True)
+        return await super().poll(state)
+
+    async def download(self, state: RemoteState, done: Progress, out: Path) -> None:
+        if self.download_faults:
+            self.download_faults -= 1
+            self.calls.append("download cut")
+            raise BackendError("download cut short", transient=True)
+        await super().download(state, done, out)
+
+
+def test_blips_while_waiting_and_fetching_are_ridden_out_without_a_new_create(tmp_path: Path) -> None:
+    job = FlakyReads(poll_faults=3, download_faults=2)
+    rec, _ = make(job, tmp_path)
+    assert job.calls.count("create") == 1 and job.calls.count("download cut") == 2
+    assert job.calls[-1] == "download op-1" and (tmp_path / "out.mp4").read_bytes() == b"clip"
+    assert [basis for _, basis in rec.ledger].count("actual") == 1   # charged once, however often it was asked
+
+
+def test_a_connection_that_stays_down_fails_the_attempt_not_the_job_s_money(tmp_path: Path) -> None:
+    job = FlakyReads(poll_faults=100, download_faults=0)
+    with pytest.raises(BackendError, match="disconnected") as err:
+        make(job, tmp_path)
+    assert err.value.transient and job.calls.count("poll failed") == FAST.max_transient + 1
+    assert job.calls.count("create") == 1
