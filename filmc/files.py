@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -23,8 +25,29 @@ STALE_PART_SECONDS = 6 * 3600   # younger temp files may belong to a render stil
 
 
 def temp_beside(final: Path) -> Path:
-    """A unique temporary name in the target's folder; the suffix is kept (ffmpeg picks the muxer by it)."""
-    return final.with_name(f".{uuid.uuid4().hex}.part{final.suffix}")
+    """A unique temporary name in the target's folder, naming the writing process (so what a killed writer
+    left can be told from another render's work in progress); the suffix is kept (ffmpeg picks the muxer
+    by it)."""
+    return final.with_name(f".{owned_name()}.part{final.suffix}")
+
+
+def owned_name() -> str:
+    """A unique name that says which process on which host made it: see `writer_is_gone`."""
+    return f"{uuid.uuid4().hex}-{socket.gethostname()}-{os.getpid()}"
+
+
+def writer_is_gone(path: Path) -> bool:
+    """A temp file or folder whose writer, on this host, is no longer running: nobody will finish or remove it."""
+    match = re.fullmatch(r"\.?[0-9a-f]{32}-(.+)-(\d+)(\.part.*)?", path.name)
+    if match is None or match.group(1) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match.group(2)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:   # running, under another user
+        return False
+    return False
 
 
 @contextlib.contextmanager
@@ -76,13 +99,14 @@ def place(src: Path, dst: Path) -> None:
 
 
 def remove_stale_parts(folder: Path, now: float | None = None) -> int:
-    """Temp files a killed writer left under `folder`, once they are old: a young one may be another render's."""
+    """Temp files a killed writer left under `folder`: at once if their writer is gone, else once they are
+    old (a young one from a live process may be another render's)."""
     removed = 0
     cutoff = (now or time.time()) - STALE_PART_SECONDS
     if folder.is_dir():
         for stale in folder.rglob(PART_GLOB):
             try:
-                if stale.stat().st_mtime < cutoff:
+                if writer_is_gone(stale) or stale.stat().st_mtime < cutoff:
                     stale.unlink(missing_ok=True)
                     removed += 1
             except OSError:

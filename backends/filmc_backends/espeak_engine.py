@@ -7,6 +7,8 @@ import ctypes
 import difflib
 import functools
 import math
+import os
+import pickle
 import re
 import threading
 import wave
@@ -320,6 +322,43 @@ def _render(engine: _Espeak, parts: Sequence[Spoken | Pause]) -> tuple[Samples, 
     return np.concatenate(chunks), words
 
 
+def _fresh(engine: _Espeak, voice: str, wpm: int, pitch: int,
+           parts: Sequence[Spoken | Pause]) -> tuple[Samples, list[WordTiming]]:
+    """Speak in a forked child of the initialised, never-used engine, so every line is the first it speaks.
+
+    libespeak-ng carries state from one utterance to the next that no call resets (not even
+    Terminate and Initialize): the same line spoken twice in one process gives different samples, so a
+    line's audio would depend on which lines happened to be spoken before it in the same process, and a
+    resumed render would not be byte-identical to an uninterrupted one. Forking costs a few ms a line.
+    Where there is no fork (Windows) the line is spoken in-process, and is only near-identical.
+    """
+    if not hasattr(os, "fork"):
+        engine.configure(voice, wpm, pitch)
+        return _render(engine, parts)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: speak, hand the result over, leave without running the parent's cleanup
+        status = 0
+        try:
+            os.close(read_end)
+            engine.configure(voice, wpm, pitch)
+            result: object = _render(engine, parts)
+        except BaseException as err:   # reported to the parent, which raises it
+            result, status = RuntimeError(f"{type(err).__name__}: {err}"), 1
+        with os.fdopen(write_end, "wb") as pipe:
+            pickle.dump(result, pipe)
+        os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    result = pickle.loads(data) if data else RuntimeError("the speech process ended without an answer")
+    if isinstance(result, BaseException):
+        raise result
+    audio, words = result
+    return audio, words
+
+
 def synthesize(
     parts: Sequence[Spoken | Pause],
     language: str,
@@ -337,8 +376,7 @@ def synthesize(
     wpm = min(_MAX_WPM, max(_MIN_WPM, round(BASE_WPM * pace)))
     with _LOCK:
         engine = _espeak()
-        engine.configure(_voice_for(engine, language, voice_variant), wpm, pitch)
-        audio, words = _render(engine, parts)
+        audio, words = _fresh(engine, _voice_for(engine, language, voice_variant), wpm, pitch, parts)
     _write_wav(out_wav, audio, engine.sample_rate)
     duration = len(audio) / engine.sample_rate
     return SpeechResult(duration=duration, sample_rate=engine.sample_rate, words=tuple(words))

@@ -65,7 +65,7 @@ class EspeakBackend:
     """A scratch voice-over in the film's language; pauses are exact local silence, words are timed."""
 
     name = "espeak"
-    version = "2"  # 2: pitch follows the tone
+    version = "3"  # 2: pitch follows the tone; 3: each line as if first spoken (the same bytes in any order)
     capabilities = Capabilities(layer="voice", markup="none")
 
     def __init__(self, config: BackendConfig, setup: Setup) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
-from filmc.files import remove_stale_parts, write_text_atomic
+from filmc.files import remove_stale_parts, write_text_atomic, writer_is_gone
 from filmc.plan.model import Plan
 from filmc.plan.profiles import Profile
 from filmc.render.outcome import AssetMeta
@@ -58,4 +59,11 @@ class Cache:
         write_text_atomic(self.sidecar(kind, meta.key), meta.model_dump_json())
 
     def clean_stale_parts(self, now: float | None = None) -> int:
-        return remove_stale_parts(self.root, now)
+        """Temp files and job work folders a killed render left (see `filmc.files.writer_is_gone`)."""
+        removed = remove_stale_parts(self.root, now)
+        work = self.root / "work"
+        for folder in work.iterdir() if work.is_dir() else ():
+            if folder.is_dir() and writer_is_gone(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed

@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from filmc.assemble.media import MediaError, terminate_running
 from filmc.backend.protocol import BackendError, Layer, RemoteState, RenderContext, VoiceResult
 from filmc.backend.registry import Backends
 from filmc.backend.remote import RemoteGone
-from filmc.files import atomic_path_async
+from filmc.files import atomic_path_async, owned_name
 from filmc.locks import key_lock
 from filmc.plan.model import Job, Plan, Spec
 from filmc.render import jobs
@@ -224,7 +223,7 @@ class Executor:
 
     async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path, share: Share) -> AssetMeta:
         """Produce into a temp file beside the asset, verify it, record its metadata, then move it in place."""
-        work = self.workdir / uuid.uuid4().hex
+        work = self.workdir / owned_name()   # a killed render's is removed by the next one
         work.mkdir(parents=True, exist_ok=True)
         try:
             async with atomic_path_async(path) as tmp:
