@@ -191,8 +191,8 @@ class TextBlock(Model):
 
 
 def _clean(text: str) -> str:
-    """Control characters would draw as boxes; newlines are kept, everything else stays literal."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    """Control characters would draw as boxes; line breaks of any kind are kept, everything else stays literal."""
+    text = re.sub(r"\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]", "\n", text).replace("\t", " ")
     return "".join(" " if unicodedata.category(ch) == "Cc" and ch != "\n" else ch for ch in text)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import re
+import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,6 +43,18 @@ class _Row(NamedTuple):
     gap_before: float
 
 
+_LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _clean(line: str) -> str:
+    """Every way of writing a line break as `\\n`, and other control characters (a tab, NUL, ESC) as a space,
+    which drawtext would otherwise draw as boxes or, for NUL, end the text at."""
+    line = _LINE_BREAKS.sub("\n", line)
+    if line.isprintable():
+        return line
+    return "".join(" " if ch != "\n" and unicodedata.category(ch) == "Cc" else ch for ch in line)
+
+
 def _rows(lines: tuple[str, ...], style: str, height: int) -> list[_Row]:
     """Title: the first line large, the rest as a subtitle; credits: one size; first lines semibold."""
     rows: list[_Row] = []
@@ -49,7 +63,7 @@ def _rows(lines: tuple[str, ...], style: str, height: int) -> list[_Row]:
         size = height * (0.10 if big else 0.05 if style == "title" else 0.045)
         font = _SEMIBOLD if index == 0 else _REGULAR
         gap = height * 0.03 if style == "title" and index == 1 else 0.0
-        for part_index, part in enumerate(line.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+        for part_index, part in enumerate(_clean(line).split("\n")):
             rows.append(_Row(part, font, size, gap if part_index == 0 else 0.0))
     return rows
 

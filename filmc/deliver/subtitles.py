@@ -5,6 +5,10 @@ word list cannot be trusted for it, because espeak sends no event for some words
 an em dash) and a subtitle that silently drops words misquotes the film. The voice only lends times:
 written tokens are aligned to its words, and a token it skipped is placed between its neighbours.
 
+Control characters (NUL, ESC, ...) are left out: a player shows none of them, and in a text file they
+do harm. Everything else, markup-looking text included, is kept as written: SRT has no escapes, and
+WebVTT's `&`, `<` and `>` are written as entities.
+
 A narration line longer than a cue can hold is split between words, so each cue starts at its first
 word and ends at its last. Cues hold at most two lines of 42 characters (the usual broadcast limit),
 split where a sentence or clause ends when that is not too early, with the two lines balanced.
@@ -25,6 +29,8 @@ _SENTENCE_END = (".", "!", "?", "…", ":", ";")
 _CLAUSE_END = (",", "\u2014", "\u2013")  # comma, em dash, en dash
 _CLOSERS = "\"'\u2019\u201d\u00bb)]"  # closing quotes and brackets that may follow a sentence's end
 _CHARS_PER_SECOND = 15.0  # a calm narration pace, for lines without word timings
+_EXACT_CELLS = 1_000_000  # lines up to ~1000 words are aligned exactly (a 1000x1000 table, under a second)
+_WINDOW = 64  # longer ones window by window, each 64 written x 96 spoken words
 
 
 class TimedLine(Model):
@@ -54,12 +60,28 @@ def _key(word: str) -> str:
     return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
 
 
+def _visible(text: str) -> str:
+    """The text without control characters, which no player shows and NUL or ESC would make harmful."""
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) != "Cc")
+
+
 def _anchors(written: Sequence[str], spoken: Sequence[str]) -> list[tuple[int, int]]:
     """The longest in-order matching of written to spoken keys, as (written index, spoken index).
 
     A longest common subsequence rather than a greedy scan, so one skipped or extra word cannot pull
     every later word out of step; tokens with an empty key (a lone dash) never anchor anything.
+    Exact for any line a film really has; a line too long for an n-by-m table is aligned window by
+    window, which keeps time and memory linear in its length (a million characters take seconds).
     """
+    if len(written) * len(spoken) <= _EXACT_CELLS:
+        return _lcs(written, spoken)
+    return _windowed(written, spoken)
+
+
+def _lcs(written: Sequence[str], spoken: Sequence[str]) -> list[tuple[int, int]]:
+    """The exact longest common subsequence by dynamic programming: time and memory n times m."""
     n, m = len(written), len(spoken)
     table = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
@@ -81,6 +103,32 @@ def _anchors(written: Sequence[str], spoken: Sequence[str]) -> list[tuple[int, i
     return anchors
 
 
+def _windowed(written: Sequence[str], spoken: Sequence[str]) -> list[tuple[int, int]]:
+    """The exact alignment of a window of each, of which only the first half is kept, window after window.
+
+    Written and spoken run in step, so a window that starts where the last kept anchor ended sees
+    every word its first half can match, unless the voice strayed further than half a window.
+    """
+    n, m = len(written), len(spoken)
+    anchors: list[tuple[int, int]] = []
+    i0 = j0 = 0
+    while i0 < n and j0 < m:
+        i1, j1 = min(n, i0 + _WINDOW), min(m, j0 + _WINDOW + _WINDOW // 2)
+        local = [(i0 + i, j0 + j) for i, j in _lcs(written[i0:i1], spoken[j0:j1])]
+        if i1 == n:   # the last window: everything it found stands
+            anchors += local
+            break
+        half = i0 + _WINDOW // 2
+        kept = [(i, j) for i, j in local if i < half]
+        anchors += kept
+        if kept:   # the next window starts right after the last word matched
+            i0, j0 = kept[-1][0] + 1, kept[-1][1] + 1
+        else:   # nothing in this stretch: move the voice along at the line's own pace
+            ahead = [j for i, j in local if i >= half]
+            i0, j0 = half, min([j0 + (_WINDOW // 2) * m // n, *ahead[:1]])
+    return anchors
+
+
 def _pairs(written: Sequence[str], spoken: Sequence[str]) -> dict[int, int]:
     """Written index -> spoken index: the anchors, plus word-for-word pairs inside equal-sized gaps.
 
@@ -97,7 +145,7 @@ def _pairs(written: Sequence[str], spoken: Sequence[str]) -> dict[int, int]:
 
 def _tokens(line: TimedLine) -> list[WordTiming]:
     """Every written token, in order, timed by the voice's word it aligns to or placed between them."""
-    written = line.text.split()
+    written = _visible(line.text).split()
     spoken = [w for w in line.words if w.word.strip()]
     if not spoken:
         return _estimated(written, line.duration)

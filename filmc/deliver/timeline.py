@@ -129,7 +129,8 @@ def build_timeline(
     title: str = "filmc",
 ) -> otio.schema.Timeline:
     """The timeline object, apart from writing it, so it can be inspected or written in another format."""
-    timeline = otio.schema.Timeline(name=title, global_start_time=_time(0, fmt))
+    # OTIO keeps names as C strings: a NUL would silently cut the title short, so it is left out
+    timeline = otio.schema.Timeline(name=title.replace("\0", ""), global_start_time=_time(0, fmt))
     timeline.metadata["filmc"] = {"width": fmt.width, "height": fmt.height, "rate": fmt.rate}
     timeline.tracks.append(_video_track(clips, fmt))
     lanes = _lanes(narration, fmt) or [[]]
