@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -62,6 +63,9 @@ def atomic_path(final: Path, verify: Callable[[Path], object] | None = None) -> 
     try:
         yield tmp
         _commit(tmp, final, verify)
+    except OSError as err:
+        name_storage_error(err, final)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -74,8 +78,22 @@ async def atomic_path_async(final: Path) -> AsyncIterator[Path]:
     try:
         yield tmp
         await asyncio.to_thread(_commit, tmp, final, None)
+    except OSError as err:
+        name_storage_error(err, final)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+STORAGE_ERRNOS = frozenset(n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS, errno.EFBIG,
+                                       errno.EIO) if n is not None)
+
+
+def name_storage_error(err: OSError, final: Path) -> None:
+    """A full disk, a quota, a read-only or failing disk name no file when a write or an fsync fails: name the
+    one that could not be written, so the message says where."""
+    if err.filename is None and err.errno in STORAGE_ERRNOS:
+        err.filename = str(final)
 
 
 def write_atomic(final: Path, produce: Callable[[Path], None], verify: Callable[[Path], object] | None = None) -> None:

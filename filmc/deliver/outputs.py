@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,7 @@ from filmc import __version__
 from filmc.assemble import Format, NarrationPlacement, PictureSegment, conform_segment, handles
 from filmc.assemble.media import count_frames
 from filmc.deliver.subtitles import TimedLine, cues_from_lines, to_srt, to_vtt
-from filmc.files import place, remove_stale_parts, write_atomic, write_text_atomic
+from filmc.files import owned_name, place, remove_stale_parts, write_atomic, write_text_atomic
 from filmc.keys import content_key
 from filmc.model import Model
 from filmc.plan.model import Job, MusicSpec, MuxSpec, PictureSpec, Plan, VideoSpec, VoiceSpec
@@ -151,7 +152,7 @@ def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, 
         write_text_atomic(out_dir / f"{name}{suffix}", text)
         written[suffix[1:]] = f"{name}{suffix}"
     if outcomes[picture_job.id].usable:
-        written["timeline"] = write_timeline(plan, outcomes, out_dir, name)
+        written["timeline"] = write_timeline(plan, outcomes, out_dir, name, work=cache.root / "work")
     statuses = [o.status for o in outcomes.values()]
     qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
                   loudness_target=plan.profile.loudness, overruns=overruns(plan, metas), jobs=len(statuses),
@@ -173,13 +174,25 @@ def clip_frames(generated: Mapping[str, VideoSpec], video_job: str | None, media
     return count_frames(media)
 
 
-def _draw_card(segment: PictureSegment, fmt: Format, handle: int, copy: Path) -> None:
-    with tempfile.TemporaryDirectory() as work:
-        write_atomic(copy, lambda tmp: conform_segment(segment, fmt, handle, tmp, workdir=Path(work)))
+def _draw_card(segment: PictureSegment, fmt: Format, handle: int, copy: Path, work: Path | None) -> None:
+    """Drawn in a folder of the cache's `work/`, named by this process, so what a killed render leaves there
+    is removed by the next render (the system's temp folder would keep it)."""
+    if work is None:
+        with tempfile.TemporaryDirectory() as temp:
+            write_atomic(copy, lambda tmp: conform_segment(segment, fmt, handle, tmp, workdir=Path(temp)))
+        return
+    folder = work / owned_name()
+    folder.mkdir(parents=True)
+    try:
+        write_atomic(copy, lambda tmp: conform_segment(segment, fmt, handle, tmp, workdir=folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path, name: str) -> str:
-    """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve."""
+def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path, name: str,
+                   work: Path | None = None) -> str:
+    """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve; cards
+    are drawn in `work` (the system's temp folder if None)."""
     from filmc.deliver.timeline import ExportClip, write_otio  # OpenTimelineIO only when a timeline is written
 
     (_, picture), = plan.specs(PictureSpec)
@@ -193,7 +206,7 @@ def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path
             card_key = content_key(segment.model_copy(update={"grade_method": "lut"}))[:12]
             copy = media / f"{seg.segment_id}-{card_key}.mp4"
             if not copy.exists():  # named by its content's key and written whole: a file there is this card
-                _draw_card(segment, format_of(picture), handle, copy)
+                _draw_card(segment, format_of(picture), handle, copy, work)
             clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment, available_frames=None))
             continue
         copy = media / f"{seg.segment_id}{segment.source.suffix}"

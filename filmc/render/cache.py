@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
-from filmc.files import remove_stale_parts, write_text_atomic, writer_is_gone
+from filelock import FileLock, Timeout
+
+from filmc.files import STALE_PART_SECONDS, file_digest, remove_stale_parts, write_text_atomic, writer_is_gone
 from filmc.plan.model import Plan
 from filmc.plan.profiles import Profile
+from filmc.render.journal import Journal
 from filmc.render.outcome import AssetMeta
 
 
@@ -26,6 +32,10 @@ class Cache:
     """`<root>/<kind>/<key[:2]>/<key><suffix>`: sharded so no folder holds thousands of files.
 
     The suffix of each kind comes from the render stage's kind table, so the cache knows no kinds.
+    Beside each asset, its sidecar: the asset's metadata, its size and sha256 when it was stored, and a seal
+    over both. A hit needs all of them to hold, so an asset cut short, changed in place (the output folder
+    holds hard links to the cache: an editor writing into the film writes into the cache) or rotted, and a
+    sidecar that is torn or lies, are misses: the asset is made again, never used.
     """
 
     def __init__(self, root: Path) -> None:
@@ -42,28 +52,127 @@ class Cache:
         return self.root / kind / key[:2] / f"{key}.json"
 
     def meta(self, kind: str, key: str, suffix: str) -> AssetMeta | None:
-        """The asset's metadata if it is present and whole: the size verified when it was stored still matches."""
+        """The asset's metadata if it is present and whole: its sidecar is sealed, and the asset's size (and
+        sha256, where it was recorded: once a process, unless the file changes) are the ones stored."""
+        found = self._sidecar(kind, key)
+        if found is None:
+            return None
+        meta, digest = found
         try:
-            meta = AssetMeta.model_validate(json.loads(self.sidecar(kind, key).read_text("utf-8")))
-            if self.path(kind, key, suffix).stat().st_size == meta.size:
-                return meta
-        except (OSError, ValueError):
-            pass
-        return None
+            if self.path(kind, key, suffix).stat().st_size != meta.size:
+                return None
+            if digest is not None and _digest(self.path(kind, key, suffix)) != digest:
+                return None
+        except OSError:
+            return None
+        return meta
 
     def has(self, kind: str, key: str, suffix: str) -> bool:
-        return self.meta(kind, key, suffix) is not None
+        """Present and of its stored size (what the plan's cost estimate needs; `meta` also checks the bytes)."""
+        found = self._sidecar(kind, key)
+        try:
+            return found is not None and self.path(kind, key, suffix).stat().st_size == found[0].size
+        except OSError:
+            return False
 
-    def record(self, kind: str, meta: AssetMeta) -> None:
-        """Written before the asset is moved in: an asset without its sidecar is never a hit."""
-        write_text_atomic(self.sidecar(kind, meta.key), meta.model_dump_json())
+    def record(self, kind: str, meta: AssetMeta, asset: Path | None = None) -> None:
+        """Written before the asset is moved in: an asset without its sidecar is never a hit. Given the
+        `asset` (its finished temporary file), its sha256 is recorded too, and checked on every hit."""
+        fields = json.loads(meta.model_dump_json())
+        if asset is not None:
+            fields["sha256"] = file_digest(asset)
+        fields["seal"] = _seal(fields)
+        write_text_atomic(self.sidecar(kind, meta.key), json.dumps(fields, ensure_ascii=False))
+
+    def _sidecar(self, kind: str, key: str) -> tuple[AssetMeta, str | None] | None:
+        """The sidecar's metadata and recorded sha256, if it is readable and its seal holds (sidecars written
+        before seals have none, and are trusted on their size alone)."""
+        try:
+            fields = json.loads(self.sidecar(kind, key).read_bytes())
+            seal = fields.pop("seal", None)
+            if seal is not None and seal != _seal(fields):
+                return None
+            digest = fields.pop("sha256", None)
+            meta = AssetMeta.model_validate(fields)
+        except (OSError, ValueError, TypeError, AttributeError):
+            return None
+        if meta.key != key or (digest is not None and not isinstance(digest, str)):
+            return None
+        return meta, digest
 
     def clean_stale_parts(self, now: float | None = None) -> int:
-        """Temp files and job work folders a killed render left (see `filmc.files.writer_is_gone`)."""
+        """What killed renders left: temp files and job work folders (at once if their writer is gone, see
+        `filmc.files.writer_is_gone`, else once old), and scratch folders of jobs stored before their render
+        could remove them."""
         removed = remove_stale_parts(self.root, now)
+        cutoff = (now or time.time()) - STALE_PART_SECONDS
         work = self.root / "work"
         for folder in work.iterdir() if work.is_dir() else ():
-            if folder.is_dir() and writer_is_gone(folder):
+            try:
+                if folder.is_dir() and (writer_is_gone(folder) or folder.stat().st_mtime < cutoff):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+            except OSError:
+                continue
+        return removed + self._clean_scratch()
+
+    def _clean_scratch(self) -> int:
+        """A job's scratch folder (paid answers kept on arrival) is removed once its asset is stored and its
+        journal entry closed; a render killed between storing the asset and those two steps leaves it. Here,
+        under the key's lock (a render re-making it with `--force` keeps what it is writing), a stored job's
+        journal entry is closed as its render would have, and its scratch folder removed."""
+        scratch = self.root / "scratch"
+        folders = [f for f in scratch.glob("*/*") if f.is_dir()] if scratch.is_dir() else []
+        journal = Journal(self.root / "journal.jsonl")
+        removed = 0
+        for folder in folders:
+            key = folder.name
+            stored = self._stored(key)
+            if stored is None:
+                continue   # not made yet: its kept answers are what the next attempt uses instead of paying again
+            lock = FileLock(self.root / "locks" / f"{key}.lock", thread_local=False, is_singleton=True)
+            try:
+                lock.acquire(blocking=False)
+            except (Timeout, OSError):
+                continue   # another render is making it now
+            try:
+                if journal.remote(key).state is not None:
+                    journal.write("done", stored.job, key)
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
+            finally:
+                lock.release()
         return removed
+
+    def _stored(self, key: str) -> AssetMeta | None:
+        """The metadata of an asset some kind holds under this key, of its sidecar's size."""
+        for sidecar in self.root.glob(f"*/{key[:2]}/{key}.json"):
+            found = self._sidecar(sidecar.parent.parent.name, key)
+            assets = [p for p in sidecar.parent.glob(f"{key}.*") if p != sidecar]
+            if found is not None and any(_size(p) == found[0].size for p in assets):
+                return found[0]
+        return None
+
+
+def _seal(fields: dict[str, Any]) -> str:
+    """A checksum of a sidecar's other fields: a sidecar torn, rotted or edited by hand is not trusted."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+_DIGESTS: dict[tuple[str, int, int, int, int, int], str] = {}
+
+
+def _digest(path: Path) -> str:
+    """An asset's sha256, read once a process while the file stays the same (device, inode, size, times)."""
+    st = path.stat()
+    mark = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if mark not in _DIGESTS:
+        _DIGESTS[mark] = file_digest(path)
+    return _DIGESTS[mark]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from filmc.backend.protocol import RemoteState
+from filmc.files import name_storage_error
 from filmc.model import Model
 
 Event = Literal["start", "remote", "done", "failed", "abandoned", "interrupted", "remote_gone", "recreate"]
@@ -49,22 +50,35 @@ class Journal:
 
     def write(self, event: Event, job: str, key: str, *, remote: RemoteState | None = None,
               detail: str | None = None) -> None:
+        """Append one line in one write, and fsync it. If the journal ends in a torn line (a crash or a full
+        disk mid-write), a newline ends it first: else this entry, a paid job's id say, would be glued to
+        the torn one and lost with it."""
         entry = JournalEntry(ts=round(time.time(), 3), event=event, job=job, key=key, remote=remote, detail=detail)
-        line = entry.model_dump_json(exclude_none=True) + "\n"
-        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        line = (entry.model_dump_json(exclude_none=True) + "\n").encode("utf-8")
+        with self._lock:
+            try:
+                with open(self.path, "a+b") as fh:
+                    end = fh.seek(0, os.SEEK_END)
+                    if end and fh.seek(end - 1) >= 0 and fh.read(1) != b"\n":
+                        line = b"\n" + line
+                    fh.write(line)   # appended, wherever the reading left the position
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as err:
+                name_storage_error(err, self.path)
+                raise
 
     def entries(self) -> list[JournalEntry]:
-        """Every readable entry; a torn last line (a crash mid-write) is skipped, not fatal."""
-        if not self.path.is_file():
+        """Every readable entry; a torn line (a crash mid-write) or a damaged one is skipped, not fatal."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
             return []
         out = []
-        for line in self.path.read_text("utf-8").splitlines():
+        for line in data.splitlines():
             try:
                 out.append(JournalEntry.model_validate(json.loads(line)))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError):   # UnicodeDecodeError too: a byte torn out of a character
                 continue
         return out
 
