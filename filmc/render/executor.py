@@ -238,7 +238,7 @@ class Executor:
                 meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=verified.duration,
                                  words=result.words if isinstance(result, VoiceResult) else (), lufs=verified.lufs,
                                  true_peak=verified.true_peak)
-                self.cache.record(job.spec.kind, meta)
+                self.cache.record(job.spec.kind, meta, tmp)   # with its sha256: a same-size corruption is no hit
             return meta
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -165,8 +165,6 @@ def test_an_asset_changed_in_place_is_made_again_where_its_digest_is_recorded(pr
     rerender_makes(project, reference, "picture")
 
 
-@pytest.mark.xfail(strict=True, reason="the executor records sidecars without the asset's sha256: it should call "
-                   "`self.cache.record(job.spec.kind, meta, tmp)` in Executor.attempt")
 def test_the_film_changed_in_place_through_its_hard_link_is_made_again(project: Path, reference: bytes) -> None:
     out = film(project)
     cli(project)   # re-delivered: out/hello.mp4 is a hard link to the cached film again
