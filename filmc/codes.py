@@ -76,6 +76,8 @@ DURATION_WITHOUT_UNIT = _code("F0005", "a number where a duration belongs", """
     """)
 BAD_TIMECODE = _code("F0006", "a timecode that isn't one", """
     A timecode whose parts are out of range: in `0:75`, seconds in m:ss run from 00 to 59. Write 1:15 or 75s.
+    A time longer than a day (1440:00), or with more digits than any time needs, is refused too, wherever
+    it is written, `[pause …]` included.
     """)
 UNREADABLE_FILE = _code("F0010", "the film file can't be read, or isn't UTF-8", """
     filmc could not open the file (a wrong path, no permission), or its bytes are not UTF-8 text. Check the
@@ -202,7 +204,9 @@ MISSING_FILE = _code("F0501", "a referenced file doesn't exist", """
     """)
 FILE_OUTSIDE_PROJECT = _code("F0502", "a referenced file outside the film's folder", """
     Files are confined to the project, so a spec can't read or embed anything else on disk:
-    clip "../../secret.mp4" fails. Move the file under the film's folder and use a relative path.
+    clip "../../secret.mp4", an absolute path, or a symlink pointing out of the folder fails. Move the file
+    under the film's folder and use a relative path, or allow the folder it is in: list it in the
+    environment variable FILMC_ALLOW_PATHS (absolute folders, separated by `:` like PATH).
     """)
 STYLE_NOT_UTF8 = _code("F0503", "an included style file isn't UTF-8", """
     `style include "bible.txt"` names a file whose bytes are not UTF-8 text. Save it as UTF-8.

@@ -50,6 +50,7 @@ class VideoRequest(Model):
     caption: str = ""
     label: str = ""
     source_file: str | None = None      # a user clip (the `file` backend), relative to the project
+                                        # (absolute if from a folder the user allowed outside it)
     source_digest: str = ""             # its content's sha256: the key follows the bytes, not the name
     reference_images: tuple[str, ...] = ()
     seed: int = 0

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from filmc import codes
+from filmc.check.paths import allowed_folders, is_file, outside_hint, place
 from filmc.check.resolved import (
     CheckedFilm,
     ResolvedCard,
@@ -29,6 +30,7 @@ from filmc.diagnostics import Diagnostic, Diagnostics, Related
 from filmc.model import Span
 from filmc.perf import gc_paused
 from filmc.syntax import ir
+from filmc.syntax.quoting import quoted
 from filmc.timecode import format_time
 from filmc.vocabulary import CAMERA_MOVES, PACES, TRANSITIONS
 
@@ -46,9 +48,10 @@ def hint_near(word: str, choices: Iterable[str], fallback: str) -> str:
 class Checker:
     """One film's check: small methods per rule, sharing the collector and the frame rate."""
 
-    def __init__(self, film: ir.Film, project_dir: Path) -> None:
+    def __init__(self, film: ir.Film, project_dir: Path, allow: Iterable[Path | str] = ()) -> None:
         self.film = film
         self.project_dir = project_dir.resolve()
+        self.allowed = allowed_folders(allow)
         self.diags = Diagnostics()
         width, height, fps = DEFAULT_FRAME
         if film.frame:
@@ -85,23 +88,25 @@ class Checker:
             self.diags.error(codes.EMPTY_VALUE, f"{what} is empty", text.span, hint="write something, or remove it")
 
     def check_file(self, text: ir.Text, what: str) -> str | None:
-        """Files are confined to the project, so a spec can't read or embed anything else on disk."""
-        try:
-            candidate = (self.project_dir / text.value).resolve()
-        except (ValueError, OSError):  # a NUL byte, a loop of links
-            self.diags.error(codes.MISSING_FILE, f"{what} `{text.value!r}` is not a usable path", text.span,
+        """Files are confined to the project (and folders the user allowed), so a spec can't read or embed
+        anything else on disk: filmc.check.paths has the rule."""
+        placed = place(self.project_dir, text.value, self.allowed)
+        shown = quoted(text.value, 120)
+        if placed.problem == "unusable":
+            self.diags.error(codes.MISSING_FILE, f"{what} {shown} is not a usable path", text.span,
                              hint="write a plain relative path such as clips/shot1.mp4")
             return None
-        if not candidate.is_relative_to(self.project_dir):
-            self.diags.error(codes.FILE_OUTSIDE_PROJECT,
-                             f"{what} `{text.value}` is outside the project folder", text.span,
-                             hint=f"move it under {self.project_dir.name}/ and use a relative path")
+        if placed.problem == "outside":
+            where = f"links to {placed.target}, which is" if placed.through_link else "is"
+            self.diags.error(codes.FILE_OUTSIDE_PROJECT, f"{what} {shown} {where} outside the project folder",
+                             text.span, hint=outside_hint(self.project_dir))
             return None
-        if "\0" in text.value or not candidate.is_file():
-            self.diags.error(codes.MISSING_FILE, f"{what} `{text.value}` does not exist", text.span,
+        assert placed.path is not None
+        if not is_file(placed.path):
+            self.diags.error(codes.MISSING_FILE, f"{what} {shown} does not exist", text.span,
                              hint=f"paths are relative to the film's folder ({self.project_dir.name}/)")
             return None
-        return str(candidate)
+        return str(placed.path)
 
     def check_style(self) -> str:
         style = self.film.style
@@ -118,9 +123,12 @@ class Checker:
             return Path(found).read_text("utf-8").strip()
         except UnicodeDecodeError:
             self.diags.error(codes.STYLE_NOT_UTF8,
-                             f"style file `{style.include.value}` is not UTF-8 text", style.include.span,
+                             f"style file {quoted(style.include.value)} is not UTF-8 text", style.include.span,
                              hint="save it as UTF-8")
-            return ""
+        except OSError as err:   # no permission, or gone since it was found
+            self.diags.error(codes.MISSING_FILE, f"style file {quoted(style.include.value)} can't be read: "
+                             f"{err.strerror or err}", style.include.span, hint="check the file's permissions")
+        return ""
 
     def first_of_each(self, names: list[ir.Name], code: codes.Code, kind: str, hint: str) -> set[int]:
         """Indexes of the first declaration of each name; every later one is an error pointing back."""
@@ -156,7 +164,7 @@ class Checker:
         for stop in self.film.palette:
             for c in stop.colors:
                 if not is_hex(c.value):
-                    self.diags.error(codes.BAD_COLOUR, f"`{c.value}` is not a colour", c.span,
+                    self.diags.error(codes.BAD_COLOUR, f"{quoted(c.value, 24)} is not a colour", c.span,
                                      hint="write six hex digits, e.g. #3A7BD5")
             if previous is not None and stop.at.seconds <= previous.at.seconds:
                 self.diags.error(codes.STOPS_OUT_OF_ORDER,
@@ -185,7 +193,7 @@ class Checker:
             self.require_text(cue.description, "a music cue's description")
             if cue.intensity and not 0 <= cue.intensity.value <= 1:
                 self.diags.error(codes.INTENSITY_OUT_OF_RANGE,
-                                 f"intensity {cue.intensity.text} is outside 0–1", cue.intensity.span,
+                                 f"intensity {quoted(cue.intensity.text, 24)[1:-1]} is outside 0–1", cue.intensity.span,
                                  hint="0 is near silence, 1 is the loudest moment of the score")
             if i and cue.at.seconds <= cues[i - 1].at.seconds:
                 self.diags.error(codes.CUES_OUT_OF_ORDER, f"music cue at {cue.at.text} is not after the cue before it",
@@ -279,18 +287,18 @@ class Checker:
         self.require_text(scene.title, "a scene's title")
         if scene.title.value in seen_titles:
             self.diags.error(codes.DUPLICATE_SCENE_TITLE,
-                             f"two scenes are titled `{scene.title.value}`", scene.title.span,
+                             f"two scenes are titled {quoted(scene.title.value)}", scene.title.span,
                              related=[Related(span=seen_titles[scene.title.value], message="first used here")],
                              hint="scene titles name scenes in plans and timelines; make them unique")
         seen_titles.setdefault(scene.title.value, scene.title.span)
         if not scene.shots:
-            self.diags.error(codes.EMPTY_VALUE, f"scene `{scene.title.value}` has no shots", scene.span,
+            self.diags.error(codes.EMPTY_VALUE, f"scene {quoted(scene.title.value)} has no shots", scene.span,
                              hint='add one: shot 6s "what we see"')
             return
         total = sum((s.duration.seconds for s in scene.shots), Fraction(0))
         if scene.duration and self.clock.frames(scene.duration.seconds) != self.clock.frames(total):
             self.diags.error(codes.SCENE_LENGTH_MISMATCH,
-                             f"scene `{scene.title.value}` is declared {scene.duration.text} but its "
+                             f"scene {quoted(scene.title.value)} is declared {scene.duration.text} but its "
                              f"shots add up to {format_time(total)}", scene.duration.span,
                              hint="change a shot's length, or the scene's")
 
@@ -306,7 +314,7 @@ class Checker:
                 return 1.0
             return PACES[p.name]
         if not 0.5 <= p.value <= 2.0:
-            self.diags.error(codes.PACE_OUT_OF_RANGE, f"pace {p.text} is outside 0.5–2.0", p.span,
+            self.diags.error(codes.PACE_OUT_OF_RANGE, f"pace {quoted(p.text, 24)[1:-1]} is outside 0.5–2.0", p.span,
                              hint="1.0 is a normal narration rate; 0.85 is slower, 1.15 faster")
             return 1.0
         return p.value
@@ -366,10 +374,11 @@ class Checker:
                                hint="adjust shot lengths, or the declared duration")
 
 
-def check(film: ir.Film, project_dir: Path,
-          prior: tuple[Diagnostic, ...] = ()) -> tuple[CheckedFilm, tuple[Diagnostic, ...]]:
-    """The check stage: raises FilmError on any error (its own or `prior` ones); returns warnings otherwise."""
-    checker = Checker(film, project_dir)
+def check(film: ir.Film, project_dir: Path, prior: tuple[Diagnostic, ...] = (), *,
+          allow: Iterable[Path | str] = ()) -> tuple[CheckedFilm, tuple[Diagnostic, ...]]:
+    """The check stage: raises FilmError on any error (its own or `prior` ones); returns warnings otherwise.
+    `allow`: folders outside the project its files may come from, besides FILMC_ALLOW_PATHS's."""
+    checker = Checker(film, project_dir, allow)
     checker.diags.extend(prior)
     with gc_paused():
         checked = checker.run(film.span.path)

@@ -89,8 +89,13 @@ class Planner:
         return job
 
     def relative(self, absolute: str) -> tuple[str, str]:
+        return self.named(absolute), file_digest(Path(absolute))
+
+    def named(self, absolute: str) -> str:
+        """A checked file as the plan names it: relative to the project, so a plan travels with its folder;
+        absolute only for a file from a folder the user allowed outside it (filmc.check.paths)."""
         path = Path(absolute)
-        return str(path.relative_to(self.project)), file_digest(path)
+        return str(path.relative_to(self.project)) if path.is_relative_to(self.project) else str(path)
 
     def video_jobs(self) -> None:
         prompts = dict(self.expansion.shots)
@@ -119,7 +124,7 @@ class Planner:
                 prompt=prompt.prompt, negative=prompt.negative, seconds=fitted, frames=round(fitted * fps),
                 width=width, height=height, fps_num=self.tl.fps_num, fps_den=self.tl.fps_den, camera=seg.camera,
                 colors=seg.palette, source_file=source, source_digest=digest,
-                reference_images=tuple(str(Path(i).relative_to(self.project)) for e in seg.entities
+                reference_images=tuple(self.named(i) for e in seg.entities
                                        for i in e.images),
                 **self.overlay(seg, caps))
             self.add(f"video:{seg.id}", "video", VideoSpec(shot_id=seg.id, request=request), (), fitted,
