@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from typing import Any
 
 from lark import Token, Transformer, Tree, v_args
@@ -14,6 +15,7 @@ from filmc import codes
 from filmc.diagnostics import Diagnostic, Diagnostics, FilmError, Related
 from filmc.model import Span
 from filmc.syntax import ir
+from filmc.syntax.quoting import quoted
 from filmc.timecode import parse_fps, parse_time
 
 
@@ -28,6 +30,41 @@ def lower(tree: Tree[Token], path: str) -> tuple[ir.Film, tuple[Diagnostic, ...]
         raise
     assert isinstance(film, ir.Film)
     return film, pass_.diags.sorted()
+
+
+# The longest time filmc places: a day. Past it nothing is a film, and past 10**308 seconds a float overflows.
+MAX_SECONDS = Fraction(24 * 60 * 60)
+_MAX_TIME_CHARS = 32        # `1440:00.000000000000000000000000`: more digits than any time needs
+_MAX_FRAME_DIGITS = 6       # a side of 999999 pixels is already refused by the checker (at most 8192)
+_MAX_RATE_CHARS = 32
+_TIME_SHAPE = re.compile(r"^\d+(\.\d+)?(ms|s)$|^\d+:\d+(\.\d+)?$")   # a time, right or wrong: [pause 1:75]
+
+
+class TimeOutOfRange(ValueError):
+    """A time as written that can't be one; `hint` says what to write instead."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _shown(raw: str) -> str:
+    """A token as a message quotes it: a 5,000-digit number is shown by its head and its length."""
+    return quoted(raw, 24)
+
+
+def bounded_time(raw: str) -> Fraction:
+    """A TIME token's seconds, refused unless it is one: m:ss seconds under 60, at most MAX_SECONDS long."""
+    hint = "write times like 12s, 1.5s, 500ms, 0:12 or 1:05.5, up to a day (1440:00)"
+    if len(raw) > _MAX_TIME_CHARS:
+        raise TimeOutOfRange(f"{_shown(raw)} has more digits than any time needs", hint)
+    try:
+        seconds = parse_time(raw)
+    except ValueError as err:
+        raise TimeOutOfRange(str(err), "seconds in m:ss run from 00 to 59") from None
+    if seconds > MAX_SECONDS:
+        raise TimeOutOfRange(f"{_shown(raw)} is longer than a day, the longest time filmc places", hint)
+    return seconds
 
 
 _STRING_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
@@ -76,14 +113,14 @@ class Lower(Transformer[Token, Any]):
 
     def _time(self, t: Token) -> ir.Time:
         try:
-            seconds = parse_time(str(t))
-        except ValueError as err:
-            self.diags.error(codes.BAD_TIMECODE, str(err), self._tok_span(t), hint="seconds in m:ss run from 00 to 59")
-            seconds = parse_time("1s")  # a placeholder, so the checker reports its own problems, not cascades
+            seconds = bounded_time(str(t))
+        except TimeOutOfRange as err:
+            self.diags.error(codes.BAD_TIMECODE, str(err), self._tok_span(t), hint=err.hint)
+            seconds = Fraction(1)  # a placeholder, so the checker reports its own problems, not cascades
         return ir.Time(seconds=seconds, text=str(t), span=self._tok_span(t))
 
     def _number(self, t: Token) -> ir.Number:
-        return ir.Number(value=float(str(t)), text=str(t), span=self._tok_span(t))
+        return ir.Number(value=float(str(t)), text=str(t), span=self._tok_span(t))  # 1e999 reads as inf: out of range
 
     def _once(self, seen: dict[str, Span], key: str, span: Span, where: str) -> None:
         if key in seen:
@@ -100,8 +137,19 @@ class Lower(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def frame(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
-        width, height = (int(x) for x in str(c[0]).split("x"))
-        spec = ir.FrameSpec(width=width, height=height, fps=parse_fps(str(c[1])), span=self._span(meta))
+        """A size or rate with more digits than any frame has is refused here, before it becomes a number
+        (int() refuses over 4,300 digits; a float overflows past 10**308)."""
+        size, rate = str(c[0]), str(c[1])
+        if any(len(side) > _MAX_FRAME_DIGITS for side in size.split("x")):
+            self.diags.error(codes.BAD_FRAME_SIZE, f"frame size {_shown(size)} is not usable", self._tok_span(c[0]),
+                             hint="use even sizes from 16 to 8192, such as 1280x720 or 1920x1080")
+            return ("frame", None, self._span(meta))
+        if len(rate) > _MAX_RATE_CHARS:
+            self.diags.error(codes.BAD_FRAME_RATE, f"frame rate {_shown(rate)} is out of range", self._tok_span(c[1]),
+                             hint="use a rate between 1 and 120, e.g. 24, 25 or 23.976")
+            return ("frame", None, self._span(meta))
+        width, height = (int(x) for x in size.split("x"))
+        spec = ir.FrameSpec(width=width, height=height, fps=parse_fps(rate), span=self._span(meta))
         return ("frame", spec, self._span(meta))
 
     @v_args(meta=True)
@@ -267,24 +315,21 @@ class Lower(Transformer[Token, Any]):
                 yield ir.Spoken(text=m.group(2), emphasis=True)
                 continue
             direction = m.group(1)
+            pm = _PAUSE.match(direction)
             if direction.strip() == "breath":
                 yield ir.Breath()
-            elif (pm := _PAUSE.match(direction)) and self._valid_time(pm.group(1)):
-                yield ir.Pause(seconds=parse_time(pm.group(1)))
+            elif pm and _TIME_SHAPE.match(pm.group(1)):
+                try:
+                    yield ir.Pause(seconds=bounded_time(pm.group(1)))
+                except TimeOutOfRange as err:
+                    self.diags.error(codes.BAD_TIMECODE, f"in `[pause …]`: {err}",
+                                     self._inner_span(text, m.start(), m.end()), hint=err.hint)
             else:
-                self.diags.error(codes.UNKNOWN_DIRECTION, f"unknown direction `[{direction}]` in a narration line",
+                self.diags.error(codes.UNKNOWN_DIRECTION, f"unknown direction {quoted(m.group(0))} in a narration line",
                                  self._inner_span(text, m.start(), m.end()),
                                  hint="write [pause 0.8s] for a pause or [breath] for a breath")
         if pos < len(text.value):
             yield ir.Spoken(text=text.value[pos:])
-
-    @staticmethod
-    def _valid_time(raw: str) -> bool:
-        try:
-            parse_time(raw)
-        except ValueError:
-            return False
-        return True
 
     def _inner_span(self, text: ir.Text, start: int, end: int) -> Span:
         """Best effort: escapes before the markup shift it, but a one-line string maps 1:1."""

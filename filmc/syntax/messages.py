@@ -10,6 +10,7 @@ from lark.lexer import TerminalDef
 from filmc import codes
 from filmc.diagnostics import Diagnostic, Diagnostics
 from filmc.model import Span
+from filmc.syntax.quoting import quoted
 
 _WORDS = {
     "TIME": "a duration like 12s or 0:12",
@@ -44,7 +45,7 @@ def syntax_diagnostic(err: UnexpectedInput, text: str, path: str, terminals: Ite
             diags.error(codes.UNEXPECTED_CHARACTER, "unexpected `#` here", span,
                         hint="colours belong in `palette { 0:00 name #RRGGBB }`; comments start with //")
         else:
-            diags.error(codes.UNEXPECTED_CHARACTER, f"unexpected character `{char}`", span,
+            diags.error(codes.UNEXPECTED_CHARACTER, f"unexpected character {quoted(char)}", span,
                         hint=f"expected {_describe_expected(set(err.allowed or ()), by_name)}")
     elif isinstance(err, UnexpectedToken) and err.token.type != "$END":
         _unexpected_token(diags, err, path, by_name)
@@ -59,15 +60,16 @@ def _unexpected_token(diags: Diagnostics, err: UnexpectedToken, path: str, termi
     span = _point(path, tok.line or 1, tok.column or 1, len(str(tok)))
     expected = set(err.expected)
     if tok.type == "NUMBER" and "TIME" in expected:
-        diags.error(codes.DURATION_WITHOUT_UNIT, f"`{tok}` needs a unit", span,
-                    hint=f"write `{tok}s` for seconds, `{tok}ms` for milliseconds, or m:ss like 0:{tok}")
+        n = str(tok) if len(tok) <= 12 else "12"
+        diags.error(codes.DURATION_WITHOUT_UNIT, f"{quoted(tok)} needs a unit", span,
+                    hint=f"write `{n}s` for seconds, `{n}ms` for milliseconds, or m:ss like 0:{n}")
     elif tok.type == "STRING" and "NAME" in expected:
-        diags.error(codes.UNEXPECTED_TOKEN, f"`{tok}` should be a bare word here", span,
-                    hint=f"write it without quotes: {str(tok)[1:-1]}")
+        diags.error(codes.UNEXPECTED_TOKEN, f"{quoted(tok)} should be a bare word here", span,
+                    hint=f"write it without quotes: {quoted(tok[1:-1])[1:-1]}")
     elif str(tok) in _MISPLACED:
-        diags.error(codes.UNEXPECTED_TOKEN, f"`{tok}` cannot appear here", span, hint=_MISPLACED[str(tok)])
+        diags.error(codes.UNEXPECTED_TOKEN, f"{quoted(tok)} cannot appear here", span, hint=_MISPLACED[str(tok)])
     else:
-        diags.error(codes.UNEXPECTED_TOKEN, f"unexpected `{tok}`", span,
+        diags.error(codes.UNEXPECTED_TOKEN, f"unexpected {quoted(tok)}", span,
                     hint=f"expected {_describe_expected(expected, terminals)}")
 
 
@@ -107,5 +109,9 @@ def _point(path: str, line: int, column: int, width: int = 1) -> Span:
 
 
 def _end_of_text(text: str, path: str) -> Span:
-    lines = text.splitlines() or [""]
+    """Just after the last character, counting lines as the parser does (at \n only: a form feed or U+2028
+    inside a text is not a line break); a final line break ends the last line rather than starting one."""
+    lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()
     return _point(path, len(lines), len(lines[-1]) + 1)
