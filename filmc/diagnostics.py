@@ -73,8 +73,12 @@ class Diagnostics:
 
 
 def _source_line(source: str, line: int) -> str:
-    lines = source.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    """Line `line` as the parser counts lines (at \n only: str.splitlines would also break at U+2028 or a form
+    feed and show the wrong line), each character the terminal wouldn't print as one cell, a control or bidi
+    character, shown as U+FFFD, so the snippet can't reorder or restyle the report and the caret still lines up."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() or ch == "\t" else "\ufffd" for ch in text)
 
 
 def _snippet(span: Span, source: str, gutter: int, label: str = "") -> list[str]:

@@ -25,7 +25,7 @@ from filmc.assemble.cards import card_filters
 from filmc.backend.protocol import WordTiming
 from filmc.check import load
 from filmc.deliver.subtitles import TimedLine, cues_from_lines, to_srt, to_vtt
-from filmc.diagnostics import FilmError
+from filmc.diagnostics import FilmError, render_text
 
 TEMPLATE = "{{ 7*7 }} {% raw %}r{% endraw %} {# c #} ${HOME} #{x}"
 HTML = "<script>alert(1)</script> &amp; <b>b</b> ]]> <!-- x --> &lt;"
@@ -261,6 +261,20 @@ def test_a_raw_line_break_in_a_string_is_a_located_diagnostic(tmp_path: Path) ->
     done = subprocess.run([sys.executable, "-m", "filmc.cli", "check", str(film)], capture_output=True, text=True)
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
     assert "F0003" in done.stdout + done.stderr and "f.film:1:6" in done.stdout + done.stderr
+
+
+def test_a_diagnostic_shows_its_own_line_with_controls_made_inert(tmp_path: Path) -> None:
+    """The snippet is the line the parser counted (a U+2028 or form feed in an earlier string is no line break),
+    and an escape sequence or bidi override in it reaches the terminal as U+FFFD, the caret still under it."""
+    film = tmp_path / "f.film"
+    film.write_text('film "A\u2028B\x0cC" {\n  language en\n  frame 1280x720 @ 24\n'
+                    '  music "\x1b[31m\u202e" intensity 7\n}\n', "utf-8")
+    with pytest.raises(FilmError) as err:
+        load(film)
+    shown = render_text(err.value.diagnostics[0], film.read_text("utf-8"))
+    assert "\x1b" not in shown and "\u202e" not in shown and "\x0c" not in shown
+    row = next(r for r in shown.split("\n") if r.startswith("4 |"))
+    assert "\ufffd[31m\ufffd" in row, shown
 
 
 def _timed(text: str, every: int = 7) -> TimedLine:
