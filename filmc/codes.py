@@ -112,6 +112,11 @@ UNKNOWN_PACE = _code("F0108", "an unknown pace word", """
     `pace quick` fails: a pace is very-slow, slow, measured, normal, brisk, fast, or a number from 0.5 to 2.0.
     The hint offers the closest word.
     """)
+UNPAIRED_MARKUP = _code("F0109", "an unpaired `[`, `]` or `*` in a narration line", """
+    In a line, `[…]` is a direction and `*…*` emphasis, each opened and closed on the same line:
+    say "The *last light" would otherwise be read aloud with its star. Close it, or take it out; write
+    "times" for a multiplication sign.
+    """)
 DUPLICATE_ENTITY = _code("F0201", "an entity declared twice", """
     An entity has one canonical description, so that every prompt describes it identically; two
     `entity custodian "…"` lines would disagree. Keep one, or rename the other.
@@ -255,9 +260,9 @@ CLIP_LENGTH_UNSUPPORTED = _code("F0710", "no clip length the video backend makes
     shots, or pick a video backend that allows this length.
     """)
 PROMPT_TOO_LONG = _code("F0711", "a shot's prompt is longer than the video backend takes", """
-    The expanded prompt (style bible, entities, the shot's text) exceeds the backend's character limit.
-    Shorten the style bible or the shot's text, or let the claude expander write the prompt (it is told the
-    limit).
+    The expanded prompt (style bible, entities, the shot's text) exceeds the backend's character limit, or
+    filmc's own limit for any prompt (6,000 characters; 1,000 for a negative prompt). Shorten the style bible
+    or the shot's text, or let the claude expander write the prompt (it is told the limit).
     """)
 LANGUAGE_UNSUPPORTED = _code("F0712", "the voice backend doesn't speak the film's language", """
     The profile's voice backend declares the languages it speaks, and the film's `language` is not one of

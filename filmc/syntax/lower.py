@@ -68,7 +68,9 @@ def bounded_time(raw: str) -> Fraction:
 
 
 _STRING_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
-_MARKUP = re.compile(r"\[([^\]]*)\]|\*([^*\n]+)\*")
+# Each alternative stops at the next marker, so a line of a million unclosed `[` is read in linear time; the
+# last one catches a marker with no partner on its line.
+_MARKUP = re.compile(r"\[([^\[\]]*)\]|\*([^*\n]+)\*|([\[\]*])")
 _PAUSE = re.compile(r"^\s*pause\s+(\S+)\s*$")
 
 
@@ -307,12 +309,17 @@ class Lower(Transformer[Token, Any]):
     def _narration_parts(self, text: ir.Text) -> Iterator[ir.NarrationPart]:
         """`[pause 0.8s]`, `[breath]` and `*emphasis*` inside a line become typed parts."""
         pos = 0
+        unpaired: re.Match[str] | None = None   # the first marker with no partner, and how many there are
+        strays = 0
         for m in _MARKUP.finditer(text.value):
             if m.start() > pos:
                 yield ir.Spoken(text=text.value[pos:m.start()])
             pos = m.end()
             if m.group(2) is not None:
                 yield ir.Spoken(text=m.group(2), emphasis=True)
+                continue
+            if m.group(3) is not None:
+                unpaired, strays = unpaired or m, strays + 1
                 continue
             direction = m.group(1)
             pm = _PAUSE.match(direction)
@@ -330,6 +337,13 @@ class Lower(Transformer[Token, Any]):
                                  hint="write [pause 0.8s] for a pause or [breath] for a breath")
         if pos < len(text.value):
             yield ir.Spoken(text=text.value[pos:])
+        if unpaired:   # one diagnostic per line: a million stray brackets are one mistake, not a million
+            more = strays - 1
+            also = f" (and {more:,} more unpaired marker{'s' if more > 1 else ''})" if more else ""
+            self.diags.error(codes.UNPAIRED_MARKUP,
+                             f"`{unpaired.group(3)}` has no partner in this narration line{also}",
+                             self._inner_span(text, unpaired.start(), unpaired.end()),
+                             hint="close it, as in [pause 0.8s] or *word*, or take it out")
 
     def _inner_span(self, text: ir.Text, start: int, end: int) -> Span:
         """Best effort: escapes before the markup shift it, but a one-line string maps 1:1."""

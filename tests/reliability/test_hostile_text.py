@@ -36,11 +36,12 @@ SCRIPTS = ("مرحبا بالعالم — שלום עולם \u202eevil\u202c 你
 CONTROL = "nul\x00 bell\x07 esc\x1b[31m del\x7f bom\ufeff zwsp\u200b ls\u2028 tab\tend"
 LONG = " ".join(f"w{n}" for n in range(2500))[:10_000]   # 10,000 characters
 EVERYTHING = " ".join([TEMPLATE, HTML, SHELL, FFMPEG, SCRIPTS, CONTROL])
-# In narration `[…]` is a direction (its own test below) and `*…*` emphasis, so lines have neither.
+# In narration `[…]` is a direction and `*…*` emphasis, and a lone one is an error (their own tests below),
+# so lines have none: no CDATA end, and an escape sequence that needs no bracket.
 SAID = [
-    "{{ 7 }} {% raw %} {# c #} ${HOME} <script>alert(1)</script> &amp; <b>b</b> ]]> &lt;",
+    "{{ 7 }} {% raw %} {# c #} ${HOME} <script>alert(1)</script> &amp; <b>b</b> > &lt;",
     "$(rm -rf ~) `id`; ls | cat && echo $HOME > /tmp/x. a:b 'q' \"dq\" \\ %{pts} %{eif:1/0:d} ; , %%",
-    "مرحبا — שלום \u202eevil\u202c 你好。 🎬 Z\u0351\u0357e\u0301 nul\x00 esc\x1b[31m\x7f bom\ufeff tab\tend",
+    "مرحبا — שלום \u202eevil\u202c 你好。 🎬 Z\u0351\u0357e\u0301 nul\x00 esc\x1bc\x1b(0\x7f bom\ufeff tab\tend",
 ]
 # Strings that are part of the picture's filtergraph if anything is spliced: none may appear in an argument.
 NEVER_IN_ARGV = ("rm -rf", "%{pts}", "%{eif", "<script>", "{{ 7", "alert(1)", "/tmp/pwned", "مرحبا", "${HOME}")
@@ -321,3 +322,59 @@ def test_card_filters_splice_no_text(tmp_path: Path) -> None:
     assert "nul  bell  esc [31m del  bom\ufeff zwsp\u200b ls" in "\n".join(texts)
     for spec in filters:
         assert "expansion=none" in spec and "%{" not in spec and "{{" not in spec
+
+
+def test_a_million_unpaired_brackets_are_one_located_diagnostic_in_bounded_time(tmp_path: Path) -> None:
+    """An unclosed `[` used to be matched against the rest of the line from every `[`: quadratic, and a
+    million of them never finished. Now it is one diagnostic at the first stray marker, counting the rest."""
+    film = tmp_path / "f.film"
+    film.write_text(f'film "x" {{\n  language en\n  scene "a" {{\n    shot 4s "hi"\n    say "ok {"[" * 1_000_000}"\n'
+                    "  }\n}\n", "utf-8")
+    started = time.monotonic()
+    with pytest.raises(FilmError) as err:
+        load(film)
+    assert time.monotonic() - started < 20   # ~0.3 s here; quadratic was minutes
+    [d] = err.value.diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("F0109", 5, 13)
+    assert "999,999 more" in d.message
+
+
+@pytest.mark.parametrize(("said", "stray"), [("The *last light", 4), ("a ] here", 2), ("[pause 1s] and [", 15),
+                                             ("**", 0)])
+def test_an_unpaired_marker_in_a_line_is_located(tmp_path: Path, said: str, stray: int) -> None:
+    film = tmp_path / "f.film"
+    film.write_text(f'film "x" {{\n  language en\n  scene "a" {{\n    shot 4s "hi"\n    say "{said}"\n  }}\n}}\n',
+                    "utf-8")
+    with pytest.raises(FilmError) as err:
+        load(film)
+    [d] = err.value.diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("F0109", 5, 10 + stray)
+
+
+def test_a_prompt_past_filmcs_limit_is_located_at_its_shot(tmp_path: Path) -> None:
+    film = tmp_path / "f.film"
+    film.write_text(f'film "x" {{\n  language en\n  scene "a" {{\n    shot 4s "{LONG}"\n  }}\n}}\n', "utf-8")
+    done = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", str(film)], capture_output=True,
+                          text=True, env={**os.environ, "NO_COLOR": "1", "FILMC_CACHE": str(tmp_path / "c")})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error[F0711]" in done.stderr + done.stdout and f"{film}:4:5" in done.stderr + done.stdout
+
+
+def test_a_title_too_long_for_a_file_name_still_names_the_outputs() -> None:
+    from filmc.deliver.outputs import slug
+
+    long_cjk, other = "你好世界" * 200, "你好世界" * 199 + "再见"
+    name = slug(long_cjk)
+    assert len(f"{name}.storyboard.html".encode()) < 255 and name.startswith("你好世界")
+    assert slug(other) != name                           # cut titles stay apart by their digest
+    assert slug("Entropy") == "entropy" and slug("Perché? No!") == "perché-no"
+
+
+def test_a_title_with_emoji_codes_is_printed_as_written(tmp_path: Path) -> None:
+    film = tmp_path / "f.film"
+    film.write_text('film ":smile: [bold]x[/bold]" {\n  language en\n  scene "a" {\n    shot 4s "hi there"\n'
+                    "  }\n}\n", "utf-8")
+    done = subprocess.run([sys.executable, "-m", "filmc.cli", "compile", str(film)], capture_output=True,
+                          text=True, env={**os.environ, "NO_COLOR": "1", "FILMC_CACHE": str(tmp_path / "c")})
+    assert done.returncode == 0, done.stderr
+    assert ":smile: [bold]x[/bold]" in done.stdout and "😄" not in done.stdout
