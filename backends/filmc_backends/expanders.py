@@ -12,9 +12,18 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
+from filmc import codes
 from filmc.backend.protocol import BackendConfig, Capabilities, Price, Setup
+from filmc.diagnostics import Diagnostic, FilmError
 from filmc.errors import ConfigError
-from filmc.expand.context import FilmContext, ShotContext, ShotPrompt, Usage
+from filmc.expand.context import (
+    NEGATIVE_MAX_CHARS,
+    PROMPT_MAX_CHARS,
+    FilmContext,
+    ShotContext,
+    ShotPrompt,
+    Usage,
+)
 from filmc.expand.templating import Templates
 from filmc_backends.claude import ClaudeError, ClaudeExpander, ExpansionRequest
 
@@ -45,14 +54,30 @@ class TemplateExpander:
             values = {"film": film, "shot": ctx.shot, "entities": ctx.entities, "palette": ctx.palette,
                       "camera": ctx.camera, "previous": ctx.previous, "next": ctx.next}
             prompt = templates.render("shot.prompt.j2", **values)
+            negative = templates.render("shot.negative.j2", **values)
+            too_long = _too_long(ctx, prompt, negative)
+            if too_long is not None:
+                raise FilmError([too_long])
             try:
-                out.append(ShotPrompt(prompt=prompt, negative=templates.render("shot.negative.j2", **values)))
+                out.append(ShotPrompt(prompt=prompt, negative=negative))
             except ValidationError as err:
                 problem = err.errors()[0]
                 raise ConfigError(f"shot {ctx.shot.id}: the prompt templates made an unusable prompt "
                                 f"({'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}); check "
                                 "templates/shot.prompt.j2 and shot.negative.j2") from None
         return out, Usage()
+
+
+def _too_long(ctx: ShotContext, prompt: str, negative: str) -> Diagnostic | None:
+    """A prompt past what any prompt may hold is the shot's text (or the style bible) being too long: said at the
+    shot, where it can be shortened, rather than as an unlocated template failure."""
+    for what, text, limit in (("prompt", prompt, PROMPT_MAX_CHARS), ("negative prompt", negative, NEGATIVE_MAX_CHARS)):
+        if len(text) > limit:
+            return Diagnostic(
+                severity="error", code=codes.PROMPT_TOO_LONG.code, span=ctx.shot.span,
+                message=f"shot {ctx.shot.id}'s {what} is {len(text):,} characters; filmc's prompts hold at most "
+                        f"{limit:,}", hint="shorten the shot's text, its light and mood, or the style bible")
+    return None
 
 
 class ClaudeShotExpander:

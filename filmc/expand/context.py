@@ -41,12 +41,16 @@ class ShotContext(Model):
     next: ResolvedShot | None = None
 
 
+PROMPT_MAX_CHARS = 6000     # past any video service's limit: a prompt this long is a mistake, not a prompt
+NEGATIVE_MAX_CHARS = 1000
+
+
 class ShotPrompt(Model):
     """The answer an expander gives for one shot; Claude is forced into exactly this schema."""
 
-    prompt: str = Field(min_length=20, max_length=6000,
+    prompt: str = Field(min_length=20, max_length=PROMPT_MAX_CHARS,
                         description="The complete text-to-video prompt for this shot: one English paragraph.")
-    negative: str = Field(default="", max_length=1000,
+    negative: str = Field(default="", max_length=NEGATIVE_MAX_CHARS,
                           description="What must not appear in the shot, comma-separated.")
 
 
