@@ -24,7 +24,9 @@ def console(stderr: bool = False) -> Console:
         forced = False  # no escape codes at all, not even bold
     elif os.environ.get("FORCE_COLOR"):
         forced = True
-    return Console(file=stream, no_color=no_color, highlight=False, soft_wrap=True, force_terminal=forced)
+    # emoji=False: a title saying `:smile:` is printed as written, not as 😄
+    return Console(file=stream, no_color=no_color, highlight=False, soft_wrap=True, force_terminal=forced,
+                   emoji=False)
 
 
 def _style_line(line: str) -> str:
