@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -92,9 +93,18 @@ class RenderSummary(Model):
         return [o for o in self.outcomes if o.status == "failed"]
 
 
+_SLUG_BYTES = 96   # file names stop at 255 bytes; `.storyboard.html` and the folder of the same name fit after this
+
+
 def slug(title: str) -> str:
-    """A file name from a title, keeping letters of any script ("Perché" -> "perché")."""
-    return re.sub(r"[\W_]+", "-", title.lower()).strip("-") or "film"
+    """A file name from a title, keeping letters of any script ("Perché" -> "perché"). A title too long for a
+    file name is cut at a character and told apart from others sharing its start by its digest."""
+    name = re.sub(r"[\W_]+", "-", title.lower()).strip("-") or "film"
+    if len(name.encode("utf-8")) <= _SLUG_BYTES:
+        return name
+    digest = hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    cut = name.encode("utf-8")[: _SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-")
+    return f"{cut}-{digest}"
 
 
 def subtitles(plan: Plan, metas: Mapping[str, AssetMeta]) -> tuple[str, str]:
