@@ -4,7 +4,8 @@
     ├── FilmError       the spec or filmc.toml, as located diagnostics (defined in filmc.diagnostics)
     ├── ConfigError     a profile's settings, a template, a backend plugin, a missing API key
     ├── UsageError      a flag, a plan file or a folder that can't be used as given
-    └── BudgetError     spending without --max-cost, or over it: raised before anything is spent
+    ├── BudgetError     spending without --max-cost, or over it: raised before anything is spent
+    └── StorageError    the disk: full, over quota, read-only or failing; what was finished is kept
 
 A render job that fails is not an exception: it is an outcome (its dependents are skipped, its
 siblings go on), and the CLI gives it an exit code of its own. Anything else that escapes a stage
@@ -28,3 +29,7 @@ class UsageError(FilmcError):
 
 class BudgetError(FilmcError):
     """The work would spend money without a budget, or more than it; nothing was spent."""
+
+
+class StorageError(FilmcError):
+    """The disk refused a write (full, over quota, read-only, failing): not the user's flags, nor filmc's bug."""

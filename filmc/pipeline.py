@@ -17,7 +17,7 @@ from filmc.backend.registry import Backends, Registry, require_env
 from filmc.check import load
 from filmc.check.resolved import CheckedFilm
 from filmc.diagnostics import Diagnostic
-from filmc.errors import BudgetError, UsageError
+from filmc.errors import BudgetError, StorageError, UsageError
 from filmc.expand.context import (
     Expansion,
     FilmContext,
@@ -32,6 +32,7 @@ from filmc.expand.context import (
     voice_markup,
 )
 from filmc.expand.templating import Templates
+from filmc.files import STORAGE_ERRNOS
 from filmc.perf import gc_paused
 from filmc.plan.model import BackendInfo, Plan, Spec, money
 from filmc.plan.planner import PlanBackends, build_plan
@@ -187,6 +188,10 @@ async def render_film(plan: Plan, *, out_dir: Path, events: EventSink, cache_dir
         manifest = write_outputs(plan, outcomes, cache, out_dir, executor.ledger.entries)
     except OSError as err:
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        if err.errno in STORAGE_ERRNOS:
+            raise StorageError(f"cannot write{where}: {err.strerror or err}. Free some space on that disk (or point "
+                               "--cache or --out at another one) and run the same command again: every finished "
+                               "job is kept and nothing paid for is bought twice.") from None
         raise UsageError(f"cannot write{where}: {err.strerror or err}. Check --out, --cache and the profile's "
                          "cache_dir.") from None
     return RenderSummary(outcomes=tuple(outcomes.values()), manifest=manifest, out_dir=str(out_dir))

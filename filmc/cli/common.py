@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from filmc.errors import BudgetError, FilmcError, UsageError
+from filmc.errors import BudgetError, FilmcError, StorageError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     USAGE = 2         # a flag, a plan file or a folder that can't be used as given (click's own usage errors too)
     JOB_FAILED = 3    # a render job failed; the others are finished and cached
     BUDGET = 4        # refused by --max-cost (or spending without one): nothing was spent
+    STORAGE = 74      # the disk is full, over quota, read-only or failing (EX_IOERR): finished assets are kept
     INTERNAL = 70     # a filmc bug (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C: finished assets are kept
 
@@ -36,6 +37,8 @@ def exit_code_of(err: FilmcError) -> ExitCode:
         return ExitCode.USAGE
     if isinstance(err, BudgetError):
         return ExitCode.BUDGET
+    if isinstance(err, StorageError):
+        return ExitCode.STORAGE
     return ExitCode.SPEC   # FilmError, ConfigError
 
 

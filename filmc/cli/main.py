@@ -23,7 +23,7 @@ Examples:
 \b
 Exit codes: 0 ok, 1 spec or profile error, 2 usage error, 3 a render job failed,
 4 refused by --max-cost, 70 internal error (a filmc bug: please report it),
-130 interrupted (finished assets are kept).
+74 the disk is full or failing, 130 interrupted (finished assets are kept in both).
 """
 
 
