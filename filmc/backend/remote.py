@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -106,7 +107,31 @@ async def run_remote(job: RemoteJob, out: Path, ctx: RenderContext, *, pacing: P
     raise AssertionError("unreachable")
 
 
+# Room a paid answer needs before it is bought: a 1080p clip of a few seconds is tens of MB, and the download,
+# its checks and the cache's copy may briefly hold it twice.
+MIN_FREE_BYTES = 256 * 1024 * 1024
+
+
+def _room_refusal(ctx: RenderContext) -> str | None:
+    """Why not to buy now: a full disk would throw the paid answer away after it is bought (the job id is
+    journalled, so a re-run fetches it, but only while the provider keeps it)."""
+    folder = ctx.scratch or ctx.workdir
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None     # can't tell: the write itself will say
+    if free >= MIN_FREE_BYTES:
+        return None
+    return (f"only {free // (1024 * 1024)} MB is free on the disk holding {folder}, less than the "
+            f"{MIN_FREE_BYTES // (1024 * 1024)} MB a paid answer may need; nothing was sent or billed. Free some "
+            "space and run the same command again")
+
+
 async def _create(job: RemoteJob, ctx: RenderContext, pacing: Pacing, sleep: Sleep) -> RemoteState:
+    if (no_room := _room_refusal(ctx)) is not None:
+        raise BackendError(no_room)
     ambiguous = refused = 0
     while True:
         while ctx.cooldown is not None and (pause := ctx.cooldown.remaining()) > 0:

@@ -124,6 +124,23 @@ def test_an_ambiguous_create_is_retried_once_and_every_attempt_is_in_the_ledger(
     assert again.calls.count("create") == 2  # create_retries=1: never a third
 
 
+def test_no_clip_is_bought_onto_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paid answer that can't be stored is money thrown away: with too little room nothing is sent."""
+    import shutil
+    from types import SimpleNamespace
+
+    from filmc.backend import remote
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(free=remote.MIN_FREE_BYTES - 1))
+    job = FakeJob([None], [DONE])
+    with pytest.raises(BackendError, match=r"MB is free on the disk holding .*nothing was sent or billed"):
+        make(job, tmp_path)
+    assert job.calls == []
+    monkeypatch.undo()
+    make(job, tmp_path)
+    assert job.calls[0] == "create"
+
+
 def test_a_fatal_create_fails_at_once(tmp_path: Path) -> None:
     job = FakeJob([CreateError("content policy", outcome="fatal")], [])
     with pytest.raises(BackendError, match="refused the job: content policy"):
