@@ -219,6 +219,9 @@ class Executor:
             self.events.emit(RenderEvent(kind="note", job=job.id, layer=job.layer, message=(
                 "an interrupted render may have created this job without recording its id; if the provider "
                 "shows an unfinished job for it, it was paid for")))
+            # in the ledger too, so the manifest's possible spend and the budget both count it
+            self.ledger.recorder(job.id)(job.estimated_usd, "possibly-billed",
+                                         f"{job.backend}: a create sent by an interrupted render, id never received")
         return None
 
     async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path, share: Share) -> AssetMeta:

@@ -131,6 +131,8 @@ def test_a_start_with_no_remote_id_is_reported_as_a_possible_orphan(tmp_path: Pa
     err = capsys.readouterr().err
     assert "note video:s01-sh01" in err and "may have created this job" in err
     assert err.count("may have created") == 1   # for that job only
+    possible = [e for e in summary.manifest.ledger if e.basis == "possibly-billed"]
+    assert [(e.job, e.usd) for e in possible] == [("video:s01-sh01", job.estimated_usd)]
 
 
 @pytest.mark.usefixtures("plugins")
