@@ -584,8 +584,9 @@ def _judge(diagnostics: Sequence[Diagnostic], raw: bytes, path: Path, tally: Tal
             if problem is not None:
                 tally.findings.append(Finding("outside", f"{d.code} {d.message[:80]!r}: {problem}", raw))
         if d.span.path == str(path) and _where(d.span, lines) is None:
-            drawn = render_text(d, sources.get(str(path), "")).split("\n")[3].replace("\ufeff", "").rstrip()
-            meant = [*lines, ""][d.span.line - 1].expandtabs(1).replace("\ufeff", "").rstrip()
+            drawn = render_text(d, sources.get(str(path), "")).split("\n")[3].rstrip()
+            meant = "".join(ch if ch.isprintable() or ch == "\t" else "\ufffd"   # controls drawn inert, one cell each
+                            for ch in [*lines, ""][d.span.line - 1]).expandtabs(1).rstrip()
             if not drawn.endswith(f"| {meant}".rstrip()):
                 tally.misshown += 1
                 tally.misshown_example = tally.misshown_example or Finding(
