@@ -89,7 +89,8 @@ def sources_for(diags: Any) -> dict[str, str]:
         path = d.span.path
         if path not in out:
             try:
-                out[path] = Path(path).read_text("utf-8", errors="replace")
+                # as the parser read it: without an editor's byte-order mark, which would shift line 1's caret
+                out[path] = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
             except OSError:
                 out[path] = ""
     return out

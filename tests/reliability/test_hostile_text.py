@@ -378,3 +378,14 @@ def test_a_title_with_emoji_codes_is_printed_as_written(tmp_path: Path) -> None:
                           text=True, env={**os.environ, "NO_COLOR": "1", "FILMC_CACHE": str(tmp_path / "c")})
     assert done.returncode == 0, done.stderr
     assert ":smile: [bold]x[/bold]" in done.stdout and "😄" not in done.stdout
+
+
+def test_a_byte_order_mark_does_not_shift_the_first_lines_caret(tmp_path: Path) -> None:
+    """The CLI re-reads the file to draw a snippet; it must read it as the parser did, without the BOM."""
+    film = tmp_path / "f.film"
+    film.write_bytes(b"\xef\xbb\xbffilm x {\n}\n")
+    done = subprocess.run([sys.executable, "-m", "filmc.cli", "check", str(film)], capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1"})
+    shown = (done.stdout + done.stderr).split("\n")
+    at = next(i for i, row in enumerate(shown) if row.startswith("1 |"))
+    assert shown[at] == "1 | film x {" and shown[at + 1] == "  |      ^", shown
