@@ -89,8 +89,10 @@ def sources_for(diags: Any) -> dict[str, str]:
         path = d.span.path
         if path not in out:
             try:
-                # as the parser read it: without an editor's byte-order mark, which would shift line 1's caret
-                out[path] = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
+                # as the parser read it: without an editor's byte-order mark (it would shift line 1's caret), a
+                # CR or CRLF as one line break
+                text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
+                out[path] = text.replace("\r\n", "\n").replace("\r", "\n")
             except OSError:
                 out[path] = ""
     return out

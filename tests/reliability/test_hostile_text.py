@@ -389,3 +389,14 @@ def test_a_byte_order_mark_does_not_shift_the_first_lines_caret(tmp_path: Path) 
     shown = (done.stdout + done.stderr).split("\n")
     at = next(i for i, row in enumerate(shown) if row.startswith("1 |"))
     assert shown[at] == "1 | film x {" and shown[at + 1] == "  |      ^", shown
+
+
+def test_a_bad_byte_in_an_old_mac_file_is_shown_on_its_own_line(tmp_path: Path) -> None:
+    """CR-only line endings are lines to the parser and to the snippet alike (the fuzzer's find)."""
+    film = tmp_path / "f.film"
+    film.write_bytes(b'film "T" {\r  language it\r  frame 320x180\x8c@ 24\r}\r')
+    done = subprocess.run([sys.executable, "-m", "filmc.cli", "check", str(film)], capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1"})
+    out = done.stdout + done.stderr
+    assert done.returncode == 1 and f"{film}:3:16" in out, out
+    assert "3 |   frame 320x180\ufffd@ 24" in out, out
