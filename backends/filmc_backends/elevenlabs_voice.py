@@ -12,15 +12,23 @@ index and text, the moment it arrives: a failure half-way, a crash or a retry ne
 again, only for the ones still missing. When every chunk is kept, a manifest names the set; its name is the
 job's operation id, journalled by `run_remote`, which then "polls" it from disk. The chunks' PCM is stitched
 and their alignments shifted by the audio before them, so the line's words are timed end to end.
+
+A request whose answer is lost after it was sent (a 5xx, a cut connection) may have been made and billed.
+ElevenLabs keeps what it made in the account's history, with the text, voice, model, settings and the
+alignment: before paying again, `find` looks there for that chunk, made since just before it was sent,
+and keeps it as if it had arrived. Only when the history has no such item (or history is off for the
+account) is the chunk sent again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import os
 import re
+import time
 import wave
 from decimal import Decimal
 from pathlib import Path
@@ -119,6 +127,7 @@ class SpokenLine:
         self.line_usd = _usd(len(request.markup))   # the estimate: the sum of the line's characters
         self.estimated_usd = self.line_usd
         self.result = VoiceResult(duration=0.0)
+        self.sending: tuple[int, float] | None = None   # the chunk last sent, and when (time.time())
 
     def chunk_name(self, index: int) -> str:
         digest = hashlib.sha256(self.chunks[index].encode("utf-8")).hexdigest()[:16]
@@ -131,6 +140,7 @@ class SpokenLine:
                 continue   # paid for by an earlier attempt
             # What run_remote enters in the ledger as possibly billed, should this request's answer be lost:
             self.estimated_usd = _usd(len(self.chunks[index]))
+            self.sending = (index, time.time())
             kept = await self.speak(index)
             if len(self.chunks) > 1 and self.ctx is not None and self.ctx.record_cost is not None:
                 # in this render's ledger now, even if keeping it or a later chunk fails the line
@@ -140,6 +150,10 @@ class SpokenLine:
         # what run_remote enters as estimated once the set is complete: the line, or nothing more if its chunks
         # were entered one by one
         self.estimated_usd = self.line_usd if len(self.chunks) == 1 else Decimal(0)
+        return self.all_kept(names)
+
+    def all_kept(self, names: list[str]) -> RemoteState:
+        """Every chunk is in the scratch folder: a manifest names the set, and its name is the operation."""
         operation = "chunks-" + hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:32]
         write_text_atomic(self.scratch / f"{operation}.json", json.dumps({"chunks": names}))
         return RemoteState(provider=self.provider, operation=operation)
@@ -224,7 +238,62 @@ class SpokenLine:
         self.result = VoiceResult(duration=len(pcm) / 2 / SAMPLE_RATE, words=tuple(words_of(chars, starts, ends)))
 
     async def find(self) -> RemoteState | None:
+        """After a lost answer: the chunk from the account's history, if ElevenLabs made it, kept as if it had
+        arrived. The line's state when that completes it; else None, and run_remote sends `create` again, which
+        pays only for chunks still missing."""
+        if self.sending is None:
+            return None
+        index, sent_at = self.sending
+        try:
+            kept = await self.from_history(index, sent_at)
+        except Exception:   # history unreachable or off: the chunk can't be found, which is the usual case
+            return None
+        if kept is None:
+            return None
+        write_text_atomic(self.scratch / self.chunk_name(index), json.dumps(kept))
+        names = [self.chunk_name(i) for i in range(len(self.chunks))]
+        if not all((self.scratch / name).is_file() for name in names):
+            return None
+        return self.all_kept(names)
+
+    async def from_history(self, index: int, sent_at: float) -> dict[str, Any] | None:
+        """The newest history item of this voice and model with exactly this chunk's text and speed, made since
+        shortly before it was sent (clocks differ), with its audio as PCM and its alignment."""
+        client = self.backend.client()
+        since = int(sent_at) - HISTORY_SLACK_SECONDS
+        page = await client.history.list(voice_id=self.request.voice, date_after_unix=since, page_size=100,
+                                         request_options={"max_retries": 2})
+        speed = _speed(self.request.pace)
+        for item in sorted(page.history, key=lambda i: i.date_unix, reverse=True):
+            settings = item.settings or {}
+            if (item.text != self.chunks[index] or item.model_id not in (None, self.backend.model)
+                    or abs(float(settings.get("speed", speed)) - speed) > 1e-6 or item.alignments is None):
+                continue
+            audio = b"".join([part async for part in client.history.get_audio(
+                item.history_item_id, request_options={"max_retries": 2})])
+            pcm = await asyncio.to_thread(_to_pcm, audio)
+            return {"text": self.chunks[index], "audio_base64": base64.b64encode(pcm).decode("ascii"),
+                    "alignment": item.alignments.alignment.model_dump(), "history_item": item.history_item_id}
         return None
+
+
+# History dates are the server's seconds: an item made just after the request was sent may read a little
+# earlier on our clock.
+HISTORY_SLACK_SECONDS = 120
+
+
+def _to_pcm(audio: bytes) -> bytes:
+    """Whatever container the history serves (MP3 usually), as the 16-bit mono PCM the line is stitched from."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+                           "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"],
+                          input=audio, capture_output=True, check=False)
+    if done.returncode != 0 or not done.stdout:
+        raise BackendError("the history item's audio could not be decoded")
+    return done.stdout
 
 
 _TRAILING_MARKUP = re.compile(r"(?:<[^<>]*>|\[[^\[\]]*\]|\s)+$")

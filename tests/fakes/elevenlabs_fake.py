@@ -5,6 +5,11 @@ POST /v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_44100 answe
 a 429 with Retry-After, a 500 after the line was made (and billed), any other 4xx refused before billing,
 an unknown voice (404); by request order (`script`) or for the first request whose text holds a phrase
 (`text_faults`, as lines are spoken concurrently), and audio cut short of its alignment (`short_audio`).
+
+What it makes (and bills) goes into the account's history, as ElevenLabs keeps it: GET /v1/history lists
+items (voice, model, text, settings, date, alignment), newest first, filtered by `voice_id` and
+`date_after_unix`; GET /v1/history/{id}/audio serves the audio (as WAV here; the service sends MP3 unless
+asked otherwise, and filmc decodes either). `history_enabled = False` is an account with history off.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ import math
 import re
 import struct
 import threading
+import time
+import wave
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from io import BytesIO
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
@@ -42,10 +50,13 @@ class FakeElevenLabs:
     spoken: list[dict[str, Any]] = field(default_factory=list)   # every speech request's body, billed or not
     text_faults: list[tuple[str, int]] = field(default_factory=list)   # (phrase, status): once, first match
     short_audio: list[tuple[str, float]] = field(default_factory=list)   # (phrase, seconds cut): once
+    history: list[dict[str, Any]] = field(default_factory=list)   # what was made, newest last
+    history_enabled: bool = True
+    history_reads: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self.server = serve(on_post=self.handle)
+        self.server = serve(on_get=self.read_history, on_post=self.handle)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> FakeElevenLabs:
@@ -84,9 +95,48 @@ class FakeElevenLabs:
             answer["audio_base64"] = base64.b64encode(audio[: max(0, len(audio) - 2 * int(cut * RATE))]).decode()
         with self._lock:
             self.billed.append(body)
+            if self.history_enabled:
+                self.history.append({
+                    "history_item_id": f"hist-{len(self.history) + 1}", "request_id": f"req-{len(self.history) + 1}",
+                    "voice_id": match.group(1), "model_id": body.get("model_id"), "text": text,
+                    "date_unix": int(time.time()), "character_count_change_from": 0,
+                    "character_count_change_to": len(text), "content_type": "audio/wav", "state": "created",
+                    "settings": body.get("voice_settings") or {}, "source": "TTS",
+                    "alignments": {"alignment": answer["alignment"],
+                                   "normalized_alignment": answer["normalized_alignment"]},
+                    "_audio": base64.b64decode(answer["audio_base64"])})
         if fault == 500:
             return send_json(h, 500, {"detail": {"status": "internal_error"}})
         return send_json(h, 200, answer)
+
+    def read_history(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlparse(h.path)
+        if h.headers.get("xi-api-key") != self.api_key:
+            return send_json(h, 401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        with self._lock:
+            self.history_reads += 1
+            items = list(self.history)
+        audio = re.fullmatch(r"/v1/history/([^/]+)/audio", url.path)
+        if audio is not None:
+            item = next((i for i in items if i["history_item_id"] == audio.group(1)), None)
+            if item is None:
+                return send_json(h, 404, {"detail": {"status": "not_found"}})
+            data = _wav(item["_audio"])
+            h.send_response(200)
+            h.send_header("Content-Type", "audio/wav")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            return None
+        if url.path != "/v1/history":
+            return send_json(h, 404, {"detail": {"status": "not_found"}})
+        query = parse_qs(url.query)
+        voice, since = query.get("voice_id", [None])[0], int(query.get("date_after_unix", ["0"])[0])
+        chosen = [{k: v for k, v in i.items() if not k.startswith("_")} for i in reversed(items)
+                  if (voice is None or i["voice_id"] == voice) and i["date_unix"] >= since]
+        page = int(query.get("page_size", ["100"])[0])
+        return send_json(h, 200, {"history": chosen[:page], "has_more": len(chosen) > page,
+                                  "last_history_item_id": chosen[:page][-1]["history_item_id"] if chosen else None})
 
 
     def compose(self, h: BaseHTTPRequestHandler, query: str, body: dict[str, Any], fault: int | None) -> None:
@@ -109,6 +159,16 @@ class FakeElevenLabs:
         h.end_headers()
         h.wfile.write(pcm)
         return None
+
+
+def _wav(pcm: bytes) -> bytes:
+    out = BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm)
+    return out.getvalue()
 
 
 def _take(faults: list[tuple[str, T]], text: str) -> T | None:

@@ -80,8 +80,20 @@ def test_an_unchanged_film_asks_nothing_and_an_edited_line_asks_once(fake: FakeE
     assert len(fake.billed) == 4 and fake.billed[-1]["text"] == "Warm, at last."
 
 
-def test_a_lost_answer_is_paid_for_at_most_twice_and_both_are_in_the_ledger(fake: FakeElevenLabs,
-                                                                             tmp_path: Path) -> None:
+def test_a_lost_answer_is_taken_from_the_history_not_paid_for_again(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    fake.script.extend([429, 500])   # the 2nd request is made and billed, and its answer lost
+    summary = render(project(tmp_path, voices='narrator = "voice-it-1"'))
+    assert {o.status for o in summary.outcomes} == {"made"}
+    assert len(fake.billed) == 3 and fake.history_reads == 2   # three lines, each once: the list, then the audio
+    possible = [e for e in summary.manifest.ledger if e.basis == "possibly-billed"]
+    assert len(possible) == 1   # it was billed: the ledger says so once
+    # the recovered line is the audio ElevenLabs made for it: each line as long as its text was spoken
+    made = sorted(o.duration for o in summary.outcomes if o.job.startswith("voice:"))
+    assert made == pytest.approx(sorted(spoken_seconds(b["text"]) for b in fake.billed), abs=0.05)
+
+
+def test_a_lost_answer_is_paid_for_at_most_twice_when_history_is_off(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    fake.history_enabled = False
     fake.script.extend([429, 500])
     summary = render(project(tmp_path, voices='narrator = "voice-it-1"'))
     assert {o.status for o in summary.outcomes} == {"made"}
@@ -179,7 +191,18 @@ def test_stitched_words_are_continuous_and_end_with_the_audio(fake: FakeElevenLa
     assert again == result and len(fake.billed) == len(CHUNKS)
 
 
+def test_a_lost_chunk_answer_comes_from_the_history_and_the_rest_are_spoken(fake: FakeElevenLabs,
+                                                                              tmp_path: Path) -> None:
+    fake.text_faults.append(("like a small sun", 500))   # the 2nd chunk is made, billed, and its answer lost
+    summary = render(long_project(tmp_path))
+    assert {o.status for o in summary.outcomes} == {"made"}
+    assert Counter(long_line_texts(fake)) == {CHUNKS[0]: 1, CHUNKS[1]: 1, CHUNKS[2]: 1, CHUNKS[3]: 1}
+    lost = [e for e in summary.manifest.ledger if e.job == LONG_JOB and e.basis == "possibly-billed"]
+    assert [e.usd for e in lost] == [USD_PER_1K_CHARS * len(CHUNKS[1]) / 1000]
+
+
 def test_a_lost_chunk_answer_is_paid_for_again_alone(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    fake.history_enabled = False
     fake.text_faults.append(("like a small sun", 500))   # the 2nd chunk is made, billed, and its answer lost
     summary = render(long_project(tmp_path))
     assert {o.status for o in summary.outcomes} == {"made"}
