@@ -161,7 +161,9 @@ def measure(case: str, film: Path, command: str, timeout: float) -> Run:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         timed_out = False
         deadline = started + timeout
+        hwm = 0.0
         while True:
+            hwm = max(hwm, _high_water_mb(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -170,14 +172,28 @@ def measure(case: str, film: Path, command: str, timeout: float) -> Run:
                 os.killpg(proc.pid, signal.SIGKILL)
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            time.sleep(0.02)
+            time.sleep(0.005)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)   # reaped here: keep Popen from waiting again
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
-    peak = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / MB
+    # rusage's peak counts the parent's memory the child was forked with (a test runner's hundreds of MB), so the
+    # child's own high-water mark, read while it runs, is preferred where /proc has it
+    peak = hwm or (usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / MB)
     outcome, detail = _outcome(proc.returncode, output, timed_out)
     return Run(case, film.stat().st_size, command, outcome, seconds, peak, detail)
+
+
+def _high_water_mb(pid: int) -> float:
+    """VmHWM of a running process (Linux): the peak of its own address space since its exec."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
 
 
 def _size(n: int) -> str:
