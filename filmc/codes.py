@@ -58,12 +58,15 @@ UNEXPECTED_TOKEN = _code("F0001", "a word or symbol the grammar doesn't allow he
     would fit. Fix: shot 6s "…" { camera push-in }, with custodian.
     """)
 UNEXPECTED_CHARACTER = _code("F0002", "a character that starts no token", """
-    A character no part of the language begins with, most often `#` used to start a comment. Comments start
-    with //; `#` only begins a colour inside a palette: palette { 0:00 dawn #0B1E3F }.
+    A character no part of the language begins with, most often `#` or `/*` used to start a comment, or a
+    curly quote (“ ” ‘ ’) where a straight " belongs. Comments start with // and run to the end of the line;
+    `#` only begins a colour inside a palette: palette { 0:00 dawn #0B1E3F }; texts are written "like this"
+    (curly quotes inside a text are fine).
     """)
 UNCLOSED_TEXT = _code("F0003", "a quoted text that is never closed", """
     A "text is opened but not closed on the same line. Close it with ", or use a \"\"\"block\"\"\" for text that
-    runs over several lines, such as a style bible.
+    runs over several lines, such as a style bible. When a later quote on the line closes it instead
+    (`shot 2s "A sky { light "soft" }`), the report points at the text's opening quote.
     """)
 UNEXPECTED_END = _code("F0004", "the file ends early, or is empty", """
     The file stops before the film is complete, usually because a closing } is missing; or the file is empty.
@@ -72,7 +75,7 @@ UNEXPECTED_END = _code("F0004", "the file ends early, or is empty", """
     """)
 DURATION_WITHOUT_UNIT = _code("F0005", "a number where a duration belongs", """
     Durations carry a unit so nobody has to guess: `shot 12 "…"` fails. Write 12s, 500ms, or a timecode such as
-    0:12 or 1:05.5.
+    0:12 or 1:05.5. Minutes are written m:ss, not with a unit: `1m6s` is 1:06 (or 66s).
     """)
 BAD_TIMECODE = _code("F0006", "a timecode that isn't one", """
     A timecode whose parts are out of range: in `0:75`, seconds in m:ss run from 00 to 59. Write 1:15 or 75s.
@@ -171,8 +174,8 @@ LINE_OVERRUNS = _code("F0305", "a line likely longer than its slot", """
     or give it more room.
     """, severity="warning")
 TRANSITION_AT_END = _code("F0306", "a transition that needs a next shot, on the last shot", """
-    A crossfade or a wipe blends into the next shot, and the last shot has none. End the film with
-    fade-to-black, dip-to-white or cut.
+    A crossfade or a wipe blends into the next shot, and the last shot (or card) has none. End the film with
+    fade-to-black, dip-to-white or cut: `transition out fade-to-black 2s` fades the end out inside its slot.
     """)
 ZERO_LENGTH = _code("F0307", "a shot, card or transition that lasts no time", """
     `shot 0s "…"`, or a length that rounds to no frame at the film's rate (`shot 10ms` at 24 fps). Give it at
@@ -186,8 +189,32 @@ CUE_AFTER_END = _code("F0309", "a music cue that starts after the film ends", ""
     """)
 LENGTH_DIFFERS_FROM_DURATION = _code("F0310", "the film's length differs from its declared duration", """
     `duration 2:00` is a target: the scenes add up to something else, by more than a frame. Adjust shot
-    lengths, or the declared duration.
+    lengths, or the declared duration. Every shot and card is a whole number of frames, so at a rate like
+    23.976 a 5s shot is 120 frames (5.005s) and lengths in round seconds add up to a little more than
+    written; then no shot length fixes it, and the hint says which `duration` to declare.
     """, severity="warning")
+TRANSITION_EATS_SEGMENT = _code("F0311", "a transition takes most of a short shot or card", """
+    A transition plays inside a slot: `transition in` and the transition into a segment take its first frames,
+    and the last segment's `transition out` its final frames (a card's text also fades in and out by itself).
+    When they leave less than half of the slot clear, the shot or card is barely seen: a 2s fade-to-black
+    before 4s credits, plus the card's own fade, leaves ~1.4s to read them. Shorten the transition, lengthen
+    the segment, or use a cut.
+    """, "warning")
+TWO_TRANSITIONS_AT_CUT = _code("F0312", "two transitions at one cut", """
+    A cut has one transition, and this one has two: a segment's `transition out` (or a plain `transition`)
+    and the next segment's `transition in`. Keep one of them: `transition out` on the segment before, or
+    `transition in` on the one after.
+    """)
+TRANSITION_NEEDS_DIRECTION = _code("F0313", "`transition fade-from-black` without `in` or `out`", """
+    A transition written without a direction plays at the shot's last cut, into the next segment; but a fade
+    from black reads as the way a shot begins. Say which: `transition in fade-from-black 1s` fades this shot
+    in from black (on the film's first shot, the film opens from black), `transition out fade-to-black 1s`
+    dips to black before the next one.
+    """)
+TRANSITION_AT_START = _code("F0314", "a transition that needs a segment before it, on the first one", """
+    `transition in crossfade` on the film's first shot or title card blends from nothing. Open the film with
+    `transition in fade-from-black 1s`, `transition in dip-to-white 1s`, or a cut.
+    """)
 
 # ---------------------------------------------------------------- colour (F04xx)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from filmc.codes import Code, Severity
@@ -81,12 +82,23 @@ def _source_line(source: str, line: int) -> str:
     return text if text.isprintable() else "".join(ch if ch.isprintable() or ch == "\t" else "\ufffd" for ch in text)
 
 
+def _cells(text: str) -> int:
+    """Terminal columns `text` takes: a wide (CJK) or fullwidth character two, a combining mark none."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
 def _snippet(span: Span, source: str, gutter: int, label: str = "") -> list[str]:
+    """The source line and a caret under the span; spans count characters, the caret counts terminal cells."""
     pad = " " * gutter
     text = _source_line(source, span.line).expandtabs(1)
     end = span.end_column if span.end_line == span.line else len(text) + 1
-    width = max(1, min(end, len(text) + 1) - span.column)
-    caret = f"{pad} | {' ' * (span.column - 1)}{'^' * width}"
+    end = min(end, len(text) + 1)
+    width = max(1, _cells(text[span.column - 1:end - 1]))
+    before = _cells(text[:span.column - 1]) + max(0, span.column - 1 - len(text))
+    caret = f"{pad} | {' ' * before}{'^' * width}"
     return [f"{pad} |", f"{span.line:>{gutter}} | {text}".rstrip(), caret + (f" {label}" if label else "")]
 
 

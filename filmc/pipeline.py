@@ -140,13 +140,16 @@ def _expansion(checked: CheckedFilm, backends: Backends, templates: Templates, i
 
 async def compile_film(path: Path, profile_name: str = "preview", *, cache_dir: Path | None = None,
                        display: str | None = None, max_cost: Decimal | None = None,
-                       for_render: bool = False) -> tuple[Plan, tuple[Diagnostic, ...]]:
+                       for_render: bool = False, draft: bool | None = None) -> tuple[Plan, tuple[Diagnostic, ...]]:
     """The compile command's work; raises FilmError (spec, profile, fitting) or another FilmcError.
     `for_render`: the render's own compile, which refuses before any prompt is paid for when a key the
-    render needs is missing (a plain compile needs only the expander's)."""
+    render needs is missing (a plain compile needs only the expander's). `draft`: `--draft` or `--full` over
+    the profile's own setting (None: the profile's)."""
     checked, warnings, _ = load(path, display=display)
     project = Path(checked.project_dir)
     profile = load_profile(profile_name, project)
+    if draft is not None:
+        profile = profile.model_copy(update={"draft": draft})
     cache = Cache(cache_root(project, profile, cache_dir))
     backends = build_backends(profile, project, cache)
     infos = plan_backends(backends, profile)

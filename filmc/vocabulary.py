@@ -36,6 +36,15 @@ TRANSITIONS: tuple[str, ...] = (
     "wipe-right",
 )
 
+# Where a transition may stand at the film's edges: nothing comes before the first segment or after the last,
+# so only a fade (from or to black or white) or a cut makes sense there.
+OPENING_TRANSITIONS: tuple[str, ...] = ("cut", "fade-from-black", "dip-to-white")
+ENDING_TRANSITIONS: tuple[str, ...] = ("cut", "fade-to-black", "dip-to-white")
+
+# A card's text fades in and out by itself over this long (a quarter of a short card at most): the assembler
+# draws it, the checker counts it when it judges how much of a card a transition leaves readable.
+CARD_TEXT_FADE_SECONDS = 0.6
+
 PACES: dict[str, float] = {
     "very-slow": 0.75,
     "slow": 0.85,

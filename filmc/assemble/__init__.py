@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from filmc.assemble.muxer import mux
     from filmc.assemble.video import (
         Card,
+        Encoding,
         Format,
         PictureSegment,
         Transition,
@@ -38,11 +39,11 @@ if TYPE_CHECKING:
 _HOME = {
     "SAMPLE_RATE": "audio", "Loudness": "audio", "NarrationPlacement": "audio", "measure_loudness": "audio",
     "measure_window_rms": "audio", "mix_audio": "audio", "write_lut": "grade", "mux": "muxer", "Card": "video",
-    "Format": "video", "PictureSegment": "video", "Transition": "video", "check_timeline": "video",
+    "Encoding": "video", "Format": "video", "PictureSegment": "video", "Transition": "video", "check_timeline": "video",
     "conform_segment": "video", "handles": "video", "render_picture": "video", "x264_args": "video",
 }
 __all__ = [  # the same names as _HOME, spelled out for the type checker
-    "SAMPLE_RATE", "Card", "Format", "Loudness", "NarrationPlacement", "PictureSegment", "Transition",
+    "SAMPLE_RATE", "Card", "Encoding", "Format", "Loudness", "NarrationPlacement", "PictureSegment", "Transition",
     "check_timeline", "conform_segment", "handles", "measure_loudness", "measure_window_rms", "mix_audio", "mux",
     "render_picture", "write_lut", "x264_args",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from filmc.assemble.media import filter_spec
+from filmc.vocabulary import CARD_TEXT_FADE_SECONDS
 
 _FONT_PACKAGE = "font_source_sans_pro"
 _REGULAR = "SourceSansPro-Regular.ttf"
@@ -23,7 +24,6 @@ _EM_WIDTH = 0.56       # generous mean advance of a Source Sans glyph, in ems, t
 _MAX_TEXT_WIDTH = 0.88
 _MAX_BLOCK_HEIGHT = 0.86
 _LEADING = 1.3
-_FADE_SECONDS = 0.6
 
 
 def font_path(name: str) -> Path:
@@ -99,7 +99,7 @@ def card_filters(
     scale = _fit(rows, width, height)
     block = sum((r.size * _LEADING + r.gap_before) * scale for r in rows)
     top = (height - block) / 2
-    fade = max(min(_FADE_SECONDS, seconds / 4), 1e-3)
+    fade = max(min(CARD_TEXT_FADE_SECONDS, seconds / 4), 1e-3)
     alpha = f"max(0,min(1,min(t/{fade:.4f},({seconds:.6f}-t)/{fade:.4f})))"
     workdir.mkdir(parents=True, exist_ok=True)
     filters: list[str] = []

@@ -33,9 +33,25 @@ XFADE: dict[str, str] = {
 # cores at a quality that survives review; a finishing editor re-renders from the OTIO timeline anyway.
 X264_PRESET = "veryfast"
 X264_CRF = 19
+# A draft is watched once, at half size, to judge timing and sound: ultrafast encodes several times faster, and a
+# few CRF steps more keep its files small; every segment of one picture still shares one setting.
+X264_DRAFT_PRESET = "ultrafast"
+X264_DRAFT_CRF = 26
 COLOR_TAGS = (
     "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
 )
+
+
+class Encoding(Model):
+    """x264's speed against quality, one setting for a whole picture: its chunks are joined by stream copy."""
+
+    preset: str = X264_PRESET
+    crf: int = X264_CRF
+
+    @classmethod
+    def draft(cls) -> Encoding:
+        """The fastest encode, for a preview that is watched once and then replaced."""
+        return cls(preset=X264_DRAFT_PRESET, crf=X264_DRAFT_CRF)
 
 
 class Transition(Model):
@@ -59,6 +75,7 @@ class PictureSegment(Model):
     card: Card | None = None
     frames: int
     transition_in: Transition | None = None
+    transition_out: Transition | None = None   # the film's last segment only: it fades out inside its slot
     grade: tuple[str, ...] = ()
     grade_method: Literal["lut", "tint"] = "lut"   # lut: OKLab split-tone 3D LUT; tint: a cheap chroma cast
 
@@ -90,10 +107,11 @@ def _blend_frames(seg: PictureSegment) -> int:
     return 0 if t is None or t.kind == "cut" else t.frames
 
 
-def x264_args(fmt: Format) -> list[str]:
+def x264_args(fmt: Format, encoding: Encoding | None = None) -> list[str]:
     """One encoder setting for every segment and the join, so segments are interchangeable."""
     gop = max(1, round(2 * fmt.fps))
-    return ["-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(X264_CRF), "-profile:v", "high",
+    enc = encoding or Encoding()
+    return ["-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), "-profile:v", "high",
             "-pix_fmt", "yuv420p", "-g", str(gop), "-bf", "2", "-fps_mode", "passthrough", *COLOR_TAGS,
             "-video_track_timescale", str(fmt.fps_num * 512), "-an", "-movflags", "+faststart"]
 
@@ -158,6 +176,13 @@ def check_timeline(segments: Sequence[PictureSegment]) -> None:
             raise ValueError(f"segment {index}: a {t.frames}-frame {t.kind} in {seg.frames} frames")
         if seg.frames <= 0:
             raise ValueError(f"segment {index}: a slot needs at least one frame, got {seg.frames}")
+        end = seg.transition_out
+        if end is not None and end.kind != "cut" and index + 1 != len(segments):
+            raise ValueError(f"segment {index}: only the last segment fades out inside its slot")
+        if end is not None and end.kind not in XFADE | {"cut": ""}:
+            raise ValueError(f"segment {index}: unknown transition `{end.kind}`")
+        if end is not None and end.kind != "cut" and not 0 < end.frames <= seg.frames:
+            raise ValueError(f"segment {index}: a {end.frames}-frame {end.kind} in {seg.frames} frames")
 
 
 def handles(segments: Sequence[PictureSegment]) -> tuple[int, ...]:
@@ -172,6 +197,16 @@ def _opening(seg: PictureSegment) -> str:
         return ""
     color = "white" if seg.transition_in is not None and seg.transition_in.kind == "dip-to-white" else "black"
     return f",fade=t=in:s=0:n={n}:color={color}"
+
+
+def _closing(segments: Sequence[PictureSegment]) -> str:
+    """The last segment's `transition out`: the joined picture fades to black (or white) inside its slot."""
+    end = segments[-1].transition_out if segments else None
+    if end is None or end.kind == "cut" or end.frames <= 0:
+        return "null"
+    color = "white" if end.kind == "dip-to-white" else "black"
+    total = sum(seg.frames for seg in segments)
+    return f"fade=t=out:s={total - end.frames}:n={end.frames}:color={color}"
 
 
 def join_graph(segments: Sequence[PictureSegment], fmt: Format, chains: Sequence[str] | None = None) -> str:
@@ -197,7 +232,7 @@ def join_graph(segments: Sequence[PictureSegment], fmt: Format, chains: Sequence
             run = [f"[x{i}]"]
         elapsed += seg.frames
     last = _concat(run, parts, "c", tb)
-    parts.append(f"{last}null[out]")
+    parts.append(f"{last}{_closing(segments)}[out]")
     return ";".join(parts)
 
 
@@ -238,7 +273,8 @@ def _in_chunks(segments: Sequence[PictureSegment], out: Path, max_inputs: int,
                     "-movflags", "+faststart", str(out)])
 
 
-def _render_once(segments: Sequence[PictureSegment], fmt: Format, out: Path, workdir: Path) -> None:
+def _render_once(segments: Sequence[PictureSegment], fmt: Format, out: Path, workdir: Path,
+                 encoding: Encoding | None) -> None:
     """Conform, grade and join in one graph: every frame is decoded once and encoded once."""
     hands = handles(segments)
     inputs: list[str] = []
@@ -249,19 +285,20 @@ def _render_once(segments: Sequence[PictureSegment], fmt: Format, out: Path, wor
         chains.append(chain)
     frames = sum(seg.frames for seg in segments)
     run_ffmpeg([*inputs, "-filter_complex", join_graph(segments, fmt, chains), "-map", "[out]",
-                "-frames:v", str(frames), *x264_args(fmt), str(out)])
+                "-frames:v", str(frames), *x264_args(fmt, encoding), str(out)])
 
 
 def render_picture(segments: Sequence[PictureSegment], fmt: Format, out: Path, *, workdir: Path,
-                   max_inputs: int = 8) -> None:
+                   max_inputs: int = 8, encoding: Encoding | None = None) -> None:
     """The whole picture from the raw clips in as few passes as memory allows (one for a short film).
 
     Conforming segments separately and then joining them encodes every frame twice; fusing both
     into one graph encodes it once. Long films are cut into chunks at cuts (each open 720p decoder
-    costs ~25 MB), each chunk encoded once, and the chunks concatenated by stream copy.
+    costs ~25 MB), each chunk encoded once, and the chunks concatenated by stream copy. `encoding`: x264's
+    preset and CRF (default: the delivery setting; `Encoding.draft()` for a quick look).
     """
     if not segments:
         raise ValueError("render_picture needs at least one segment")
     # a chunk starts at a cut, so its last clip needs no handle and its first no opening blend
     _in_chunks(segments, out, max_inputs,
-               lambda chunk, part: _render_once([segments[i] for i in chunk], fmt, part, workdir))
+               lambda chunk, part: _render_once([segments[i] for i in chunk], fmt, part, workdir, encoding))

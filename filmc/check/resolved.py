@@ -47,6 +47,7 @@ class ResolvedShot(Model):
     palette: tuple[str, ...]
     palette_names: tuple[str, ...] = ()
     span: Span
+    written: str | None = None   # its length as typed (`800ms`, `0:07`): frames alone can't say what was rounded
 
 
 class ResolvedCard(Model):
@@ -62,6 +63,7 @@ class ResolvedCard(Model):
     transition_out: TransitionSpec | None = None
     palette: tuple[str, ...]
     span: Span
+    written: str | None = None   # its length as typed, for display only (see ResolvedShot.written)
 
 
 Segment = ResolvedShot | ResolvedCard

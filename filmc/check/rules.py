@@ -24,7 +24,16 @@ from filmc.check.resolved import (
     Timeline,
     TransitionSpec,
 )
-from filmc.check.timeline import Clock, Delivery, check_overlaps, lay_end_to_end, link_transitions, place_beats
+from filmc.check.timeline import (
+    Clock,
+    Declared,
+    Delivery,
+    WrittenStart,
+    check_overlaps,
+    lay_end_to_end,
+    link_transitions,
+    place_beats,
+)
 from filmc.color import interpolate_palette, is_hex
 from filmc.diagnostics import Diagnostic, Diagnostics, Related
 from filmc.model import Span
@@ -59,6 +68,7 @@ class Checker:
             # an unusable rate is reported by check_header; timing goes on at the default so nothing divides by 0
             fps = film.frame.fps if 1 <= film.frame.fps <= 120 else fps
         self.width, self.height, self.clock = width, height, Clock(fps)
+        self.declared: list[tuple[Declared | None, Declared | None]] = []   # per segment, in timeline order
 
     # ------------------------------------------------------------------ header and declarations
     def check_header(self) -> str:
@@ -219,6 +229,13 @@ class Checker:
             self.diags.error(codes.UNKNOWN_TRANSITION, f"unknown transition `{t.kind.name}`", t.kind.span,
                              hint=hint_near(t.kind.name, TRANSITIONS, "one of: " + ", ".join(TRANSITIONS)))
             return None
+        if t.kind.name == "fade-from-black" and t.direction is None:
+            length = f" {t.duration.text}" if t.duration else ""
+            self.diags.error(codes.TRANSITION_NEEDS_DIRECTION, "say where this fade from black plays: at the "
+                             "start of this segment, or at its end", t.span,
+                             hint=f"write `transition in fade-from-black{length}` to fade it in from black, or "
+                             f"`transition out fade-to-black{length}` to dip to black before the next one")
+            return None
         if t.kind.name == "cut":
             return None
         seconds = t.duration.seconds if t.duration else DEFAULT_TRANSITION
@@ -228,6 +245,11 @@ class Checker:
                              hint="give it a length such as 1s, or use `transition cut`")
             return None
         return TransitionSpec(kind=t.kind.name, frames=frames, seconds=self.clock.seconds(frames))
+
+    def declare(self, into: ir.Transition | None, out: ir.Transition | None) -> None:
+        """A segment's transitions, judged and kept with their spans until the timeline gives each its cut."""
+        into_, out_ = (None if t is None else Declared(spec=self.transition(t), span=t.span) for t in (into, out))
+        self.declared.append((into_, out_))
 
     def check_shot(self, shot: ir.Shot, entities: dict[str, ResolvedEntity]) -> None:
         self.require_text(shot.description, "a shot's description")
@@ -266,22 +288,24 @@ class Checker:
         if frames <= 0:
             self.diags.error(codes.ZERO_LENGTH, f"{card.kind} card lasts {card.duration.text}", card.duration.span,
                              hint="give it a length such as 4s")
+        self.declare(card.transition_in, card.transition_out)
         return ResolvedCard(id=f"{card.kind}-{number:02d}", style=card.kind, lines=tuple(t.value for t in card.lines),
-                            start_frame=0, frames=frames, start=0.0, end=0.0, palette=(), span=card.span)
+                            start_frame=0, frames=frames, start=0.0, end=0.0, palette=(), span=card.span,
+                            written=card.duration.text)
 
     def resolve_shot(self, scene: ir.Scene, scene_id: str, n: int, shot: ir.Shot,
                      entities: dict[str, ResolvedEntity]) -> ResolvedShot:
         """A shot with its references resolved, at frame 0 until the timeline lays it in its place."""
         self.check_shot(shot, entities)
+        self.declare(shot.transition_in, shot.transition_out)
         return ResolvedShot(
             id=f"{scene_id}-sh{n:02d}", scene_id=scene_id, scene_title=scene.title.value, number=n,
             start_frame=0, frames=self.clock.frames(shot.duration.seconds), start=0.0, end=0.0,
             description=shot.description.value, camera=shot.camera.name if shot.camera else "static",
             light=shot.light.value if shot.light else None, mood=shot.mood.value if shot.mood else None,
             entities=tuple(entities[r.name] for r in shot.entities if r.name in entities),
-            transition_out=self.transition(shot.transition),
             clip=self.check_file(shot.clip, "clip") if shot.clip else None,
-            palette=(), span=shot.span)
+            palette=(), span=shot.span, written=shot.duration.text)
 
     def check_scene_header(self, scene: ir.Scene, seen_titles: dict[str, Span]) -> None:
         self.require_text(scene.title, "a scene's title")
@@ -342,7 +366,7 @@ class Checker:
         style = self.check_style()
         entities, voices = self.check_declarations()
         segments = lay_end_to_end(self.resolve_sequence(entities), self.clock)
-        linked = link_transitions(segments, self.clock, self.diags)
+        linked = link_transitions(segments, self.declared, self.clock, self.diags)
         total_frames = sum(s.frames for s in linked)
         total = Fraction(total_frames) / self.clock.fps
         if not linked:
@@ -353,8 +377,10 @@ class Checker:
         colored = [s.model_copy(update={"palette": interpolate_palette(stops, (s.start + s.end) / 2)
                                         or DEFAULT_PALETTE}) for s in linked]
         cues, music_file = self.check_music(total)
-        placed = place_beats(self.film, colored, language, lambda beat: self.delivery(beat, voices), self.diags)
-        beats = check_overlaps(placed, float(total), self.diags)
+        written: dict[str, WrittenStart] = {}
+        placed = place_beats(self.film, colored, language, lambda beat: self.delivery(beat, voices), self.diags,
+                             written)
+        beats = check_overlaps(placed, float(total), self.diags, written)
         fps = self.clock.fps
         timeline = Timeline(width=self.width, height=self.height, fps_num=fps.numerator, fps_den=fps.denominator,
                             frames=total_frames, duration=float(total), segments=tuple(colored), beats=tuple(beats),
@@ -370,8 +396,19 @@ class Checker:
         if abs(self.clock.frames(target.seconds) - self.clock.frames(total)) > 1:
             self.diags.warning(codes.LENGTH_DIFFERS_FROM_DURATION,
                                f"the film runs {format_time(total)} but declares duration "
-                               f"{target.text}", target.span,
-                               hint="adjust shot lengths, or the declared duration")
+                               f"{target.text}", target.span, hint=self.target_hint(target, total))
+
+    def target_hint(self, target: ir.Time, total: Fraction) -> str:
+        """When the lengths as written add up to the target and only rounding to whole frames (23.976 fps) made
+        the film longer, no shot length will fix it: say so, and what to declare."""
+        written = sum((item.duration.seconds for item in self.film.sequence if isinstance(item, ir.Card)),
+                      Fraction(0)) + sum((shot.duration.seconds for item in self.film.sequence
+                                          if isinstance(item, ir.Scene) for shot in item.shots), Fraction(0))
+        if abs(self.clock.frames(written) - self.clock.frames(target.seconds)) > 1:
+            return "adjust shot lengths, or the declared duration"
+        rate = f"{float(self.clock.fps):.3f}".rstrip("0").rstrip(".")
+        return (f"the lengths as written add up to {format_time(written)}, but each shot and card is a whole number of "
+                f"frames at {rate} fps, which makes {format_time(total)}: declare `duration {format_time(total)}`")
 
 
 def check(film: ir.Film, project_dir: Path, prior: tuple[Diagnostic, ...] = (), *,

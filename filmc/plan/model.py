@@ -54,6 +54,9 @@ class SegmentSpec(Model):
     frames: int
     handle_frames: int
     transition_in: TransitionSpec | None = None
+    # the last segment's fade out, inside its slot; absent, not null, when there is none, so a film without one
+    # keeps the keys it had before segments could end in a fade
+    transition_out: TransitionSpec | None = Field(default=None, exclude_if=lambda t: t is None)
     grade: tuple[str, ...] = ()
     card_lines: tuple[str, ...] = ()
     card_style: Literal["title", "credits"] | None = None
@@ -70,6 +73,9 @@ class PictureSpec(Model):
     height: int
     fps_num: int
     fps_den: int
+    # x264's fastest preset (width and height already halved by the planner); absent, not false, when off, so a
+    # full-quality picture keeps the key it had before drafts existed
+    draft: bool = Field(default=False, exclude_if=lambda on: not on)
 
 
 class MixSpec(Model):

@@ -61,6 +61,13 @@ def fit_clip_seconds(needed: float, allowed: Sequence[float] | None, max_seconds
     return fitting[0] if fitting else None
 
 
+def draft_size(width: int, height: int) -> tuple[int, int]:
+    """A draft's picture: half the film's frame, each side even (x264's 4:2:0 needs it) and at least 16 pixels.
+    Only the picture shrinks: the clips are requested at the film's size, so a draft and the full render
+    share every generated clip and switching between them never pays for one twice."""
+    return max(16, round(width / 4) * 2), max(16, round(height / 4) * 2)
+
+
 class Planner:
     """Builds jobs in dependency order, so every job's key can fold in its inputs' keys."""
 
@@ -212,10 +219,13 @@ class Planner:
             video = f"video:{seg.id}" if isinstance(seg, ResolvedShot) else None
             segments.append(SegmentSpec(segment_id=seg.id, video_job=video, frames=seg.frames,
                                         handle_frames=self.handle_frames(seg), transition_in=seg.transition_in,
+                                        transition_out=None if seg is not self.tl.segments[-1] else seg.transition_out,
                                         grade=seg.palette, card_lines=lines, card_style=style))
+        width, height = draft_size(self.tl.width, self.tl.height) if self.profile.draft else \
+            (self.tl.width, self.tl.height)
         picture = PictureSpec(segments=tuple(segments), grade=self.profile.grade, frames=self.tl.frames,
-                              width=self.tl.width,
-                              height=self.tl.height, fps_num=self.tl.fps_num, fps_den=self.tl.fps_den)
+                              width=width, height=height, fps_num=self.tl.fps_num, fps_den=self.tl.fps_den,
+                              draft=self.profile.draft)
         self.add("picture", "assemble", picture, [s.video_job for s in segments if s.video_job], self.tl.duration,
                  Decimal(0))
         voices = [(j, j.spec) for j in self.jobs.values() if isinstance(j.spec, VoiceSpec)]

@@ -7,6 +7,7 @@ override any of their layers or add profiles of its own.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -18,6 +19,7 @@ from pydantic import Field, ValidationError
 from filmc import codes
 from filmc.backend.capabilities import BackendConfig, Layer
 from filmc.diagnostics import Diagnostics, FilmError
+from filmc.errors import UsageError
 from filmc.model import Model, Span
 
 LAYERS: tuple[Layer, ...] = ("expand", "video", "voice", "music")
@@ -35,6 +37,9 @@ class Profile(Model):
     true_peak: float = Field(default=-1.0, ge=-20.0, le=0.0)   # dBTP ceiling
     cache_dir: str = ".filmc/cache"
     voices: dict[str, str] = Field(default_factory=dict)  # film voice name -> the service's voice id
+    # a quick look, not a delivery: the picture at half size and x264's fastest preset, sound and timing untouched;
+    # absent from the plan's JSON when off, so plans written before it read (and compare) the same
+    draft: bool = Field(default=False, exclude_if=lambda on: not on)
 
     def layer(self, layer: Layer) -> BackendConfig:
         config: BackendConfig = getattr(self, layer)
@@ -115,6 +120,11 @@ def load_profile(name: str, project_dir: Path) -> Profile:
     if not isinstance(profiles, dict) or not isinstance(profiles.get(name, {}), dict):
         raise FilmError([_toml_error(shown, "`profile` must be a table of profiles", *_line_of(loc, name), hint=(
             f"write sections like [profile.{name}.video] with backend = \"…\" inside"))])
+    if name not in BUILTIN and name not in profiles and not path.is_file():   # nowhere to point: not a file error
+        near = difflib.get_close_matches(name, list(BUILTIN), n=1)
+        raise UsageError(f"no profile named `{name}`{f' (did you mean `{near[0]}`?)' if near else ''}: the "
+                         f"built-in profiles are {', '.join(sorted(BUILTIN))}, and "
+                         f"there is no {shown} to define more (create it with a [profile.{name}] table)")
     if name not in BUILTIN and name not in profiles:
         known = sorted(set(BUILTIN) | set(profiles))
         raise FilmError([_toml_error(shown, f"no profile named `{name}`", 1, 1,

@@ -6,7 +6,16 @@ import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 
-from filmc.assemble import Card, Format, NarrationPlacement, PictureSegment, Transition, mix_audio, render_picture
+from filmc.assemble import (
+    Card,
+    Encoding,
+    Format,
+    NarrationPlacement,
+    PictureSegment,
+    Transition,
+    mix_audio,
+    render_picture,
+)
 from filmc.assemble import mux as mux_streams
 from filmc.plan.model import MixSpec, PictureSpec
 from filmc.render.outcome import JobOutcome
@@ -18,12 +27,12 @@ def segments_of(spec: PictureSpec, deps: Mapping[str, JobOutcome]) -> list[Pictu
     for seg in spec.segments:
         source = Path(deps[seg.video_job].path or "") if seg.video_job else None
         card = Card(lines=seg.card_lines, style=seg.card_style) if seg.card_style else None
-        transition = Transition(kind=seg.transition_in.kind, frames=seg.transition_in.frames) \
-            if seg.transition_in else None
+        into, ending = (Transition(kind=t.kind, frames=t.frames) if t else None
+                        for t in (seg.transition_in, seg.transition_out))
         grade = () if spec.grade == "none" else seg.grade
         method = "tint" if spec.grade == "tint" else "lut"
-        out.append(PictureSegment(source=source, card=card, frames=seg.frames, transition_in=transition,
-                                  grade=grade, grade_method=method))
+        out.append(PictureSegment(source=source, card=card, frames=seg.frames, transition_in=into,
+                                  transition_out=ending, grade=grade, grade_method=method))
     return out
 
 
@@ -31,8 +40,14 @@ def format_of(spec: PictureSpec) -> Format:
     return Format(width=spec.width, height=spec.height, fps_num=spec.fps_num, fps_den=spec.fps_den)
 
 
+def encoding_of(spec: PictureSpec) -> Encoding:
+    """The plan says draft or not; the assembler owns what x264 settings that means."""
+    return Encoding.draft() if spec.draft else Encoding()
+
+
 async def picture(spec: PictureSpec, deps: Mapping[str, JobOutcome], out: Path, work: Path) -> None:
-    await asyncio.to_thread(render_picture, segments_of(spec, deps), format_of(spec), out, workdir=work)
+    await asyncio.to_thread(render_picture, segments_of(spec, deps), format_of(spec), out, workdir=work,
+                            encoding=encoding_of(spec))
 
 
 def placements(spec: MixSpec, deps: Mapping[str, JobOutcome]) -> list[NarrationPlacement]:

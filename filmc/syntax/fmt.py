@@ -20,15 +20,25 @@ _INLINE = {
     "instruments": "instruments", "intensity": "intensity", "camera": "camera", "light": "light",
     "mood": "mood", "clip": "clip", "say_voice": "voice", "tone": "tone", "pace": "pace",
     "pause_after": "pause-after", "start_absolute": "at", "music_file": "music file",
+    "transition_in": "transition in", "transition_out": "transition out",
 }
 _BLOCKS = {"palette", "music_cues", "scene", "title_card", "credits_card"}
 
 
 @dataclass
 class _Printer:
+    """Writes the canonical lines; `comments` are the ones alone on their line, `trailing` the ones after code.
+
+    A trailing comment stays after the code it followed: it goes, once everything is printed, on the last
+    output line made from its source line, so a one-line block laid out over several lines keeps its comment
+    beside the statement (or the `}`) it was written after, not on the block's first line.
+    """
+
     comments: list[Token]
     source: list[str]
+    trailing: list[Token] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)   # source lines each output line came from
     last_line: int = 0
 
     def keep_gap(self, line: int) -> None:
@@ -42,7 +52,7 @@ class _Printer:
         while self.comments and (self.comments[0].line or 0) < before_line:
             comment = self.comments.pop(0)
             self.keep_gap(comment.line or 0)
-            self.lines.append(INDENT * depth + str(comment).rstrip())
+            self.put(INDENT * depth + str(comment).rstrip(), comment.line or 0, comment.line or 0)
 
     def emit(self, depth: int, text: str, line: int, end: int = 0) -> None:
         self.flush_comments(line, depth)
@@ -50,15 +60,25 @@ class _Printer:
             self.last_line = max(self.last_line, line)
         else:
             self.keep_gap(line)
-        trailing = ""
-        if self.comments and self.comments[0].line == line:
-            trailing = "  " + str(self.comments.pop(0)).rstrip()
-        self.lines.append(INDENT * depth + text + trailing)
+        self.put(INDENT * depth + text, line, max(line, end))
         self.last_line = max(self.last_line, end)
+
+    def put(self, text: str, first: int, last: int) -> None:
+        self.lines.append(text)
+        self.spans.append((first, last))
+
+    def attach_trailing(self) -> None:
+        """Each trailing comment after the last output line its source line went into."""
+        for comment in self.trailing:
+            line = comment.line or 0
+            printed = [i for i, (first, _) in enumerate(self.spans) if 0 < first <= line]
+            # the last line made from its source line; else (a lone `{` a line below `film "…"`) the one before it
+            at = next((i for i in reversed(printed) if line <= self.spans[i][1]), printed[-1] if printed else 0)
+            self.lines[at] += "  " + str(comment).rstrip()
 
     def blank(self) -> None:
         if self.lines and self.lines[-1] != "" and not self.lines[-1].endswith("{"):
-            self.lines.append("")
+            self.put("", 0, 0)
 
 
 def _tok(t: Token) -> str:
@@ -117,14 +137,16 @@ def _print(p: _Printer, tree: Tree[Token], depth: int) -> None:
                "title_card": "title", "credits_card": "credits"}[name]
     head = [_tok(k) for k in kids if isinstance(k, Token)]
     if name in ("title_card", "credits_card"):
-        lines = [_tok(k) for k in kids[1:] if isinstance(k, Token)]
-        if len(lines) <= 1 and (tree.meta.empty or tree.meta.line == tree.meta.end_line):
-            p.emit(depth, f"{keyword} {kids[0]} {{ {' '.join(lines)} }}".replace("{  }", "{ }"), line)
+        items = [_tok(k) if isinstance(k, Token) else _inline(k) for k in kids[1:]]
+        if len(items) <= 1 and (tree.meta.empty or tree.meta.line == tree.meta.end_line):
+            p.emit(depth, f"{keyword} {kids[0]} {{ {' '.join(items)} }}".replace("{  }", "{ }"), line)
             return
         p.emit(depth, f"{keyword} {kids[0]} {{", line)
         for k in kids[1:]:
-            assert isinstance(k, Token)
-            p.emit(depth + 1, _tok(k), k.line or 0)
+            if isinstance(k, Token):
+                p.emit(depth + 1, _tok(k), k.line or 0)
+            else:
+                _print(p, k, depth + 1)
         _close(p, depth, tree)
         return
     body = [k for k in kids if isinstance(k, Tree)]
@@ -159,7 +181,14 @@ def format_text(text: str, path: str) -> str:
         raise
     film = tree.children[0]
     assert isinstance(film, Tree)
-    p = _Printer(comments=sorted(comments, key=lambda c: (c.line or 0, c.column or 0)), source=text.splitlines())
+    ordered = sorted(comments, key=lambda c: (c.line or 0, c.column or 0))
+    raw_lines = text.split("\n")   # as the lexer counts lines
+
+    def after_code(c: Token) -> bool:
+        return bool(raw_lines[(c.line or 1) - 1][: (c.column or 1) - 1].strip())
+
+    p = _Printer(comments=[c for c in ordered if not after_code(c)], source=text.splitlines(),
+                 trailing=[c for c in ordered if after_code(c)])
     title = film.children[0]
     p.emit(0, f"film {title} {{", _line(film))
     for child in film.children[1:]:
@@ -167,4 +196,5 @@ def format_text(text: str, path: str) -> str:
             _print(p, child, 1)
     _close(p, 0, film)
     p.flush_comments(10**9, 0)
+    p.attach_trailing()
     return "\n".join(p.lines) + "\n"

@@ -128,8 +128,11 @@ class NarrationBeat(Model):
 
 
 class Transition(Model):
+    """A change at a cut: `in` at the segment's first cut, `out` at its last; None when written without one."""
+
     kind: Name
     duration: Time | None = None
+    direction: Literal["in", "out"] | None = None
     span: Span
 
 
@@ -142,7 +145,8 @@ class Shot(Model):
     light: Text | None = None
     mood: Text | None = None
     entities: tuple[Name, ...] = ()
-    transition: Transition | None = None
+    transition_in: Transition | None = None
+    transition_out: Transition | None = None    # written `out`, or with no direction
     clip: Text | None = None
     beats: tuple[NarrationBeat, ...] = ()
     span: Span
@@ -165,6 +169,8 @@ class Card(Model):
     kind: Literal["title", "credits"]
     duration: Time
     lines: tuple[Text, ...]
+    transition_in: Transition | None = None
+    transition_out: Transition | None = None
     span: Span
 
 

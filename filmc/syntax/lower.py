@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
@@ -67,6 +67,10 @@ def bounded_time(raw: str) -> Fraction:
     return seconds
 
 
+# A setting's key as a person writes it, where the two differ (`transition` alone is a `transition out`).
+_SETTING_WORDS = {"transition_in": "transition in", "transition_out": "transition out", "pause_after": "pause-after",
+                  "entities": "with"}
+
 _STRING_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 # Each alternative stops at the next marker, so a line of a million unclosed `[` is read in linear time; the
 # last one catches a marker with no partner on its line.
@@ -126,7 +130,8 @@ class Lower(Transformer[Token, Any]):
 
     def _once(self, seen: dict[str, Span], key: str, span: Span, where: str) -> None:
         if key in seen:
-            self.diags.error(codes.DUPLICATE_SETTING, f"`{key}` is given twice in {where}", span,
+            said = _SETTING_WORDS.get(key, key)
+            self.diags.error(codes.DUPLICATE_SETTING, f"`{said}` is given twice in {where}", span,
                              related=[Related(span=seen[key], message="first given here")],
                              hint="keep one; the second would silently win")
         else:
@@ -216,16 +221,17 @@ class Lower(Transformer[Token, Any]):
     def music_file(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
         return ("music", ir.Music(file=self._text(c[0]), span=self._span(meta)), self._span(meta))
 
-    def _card(self, kind: str, meta: Meta, c: list[Token]) -> ir.Card:
-        return ir.Card(kind=kind, duration=self._time(c[0]), lines=tuple(self._text(t) for t in c[1:]),
-                       span=self._span(meta))
+    def _card(self, kind: str, meta: Meta, c: list[Any]) -> ir.Card:
+        props = self._props([x for x in c[1:] if isinstance(x, tuple)], f"this {kind} card")
+        return ir.Card(kind=kind, duration=self._time(c[0]), span=self._span(meta), **props,
+                       lines=tuple(self._text(t) for t in c[1:] if isinstance(t, Token)))
 
     @v_args(meta=True)
-    def title_card(self, meta: Meta, c: list[Token]) -> ir.Card:
+    def title_card(self, meta: Meta, c: list[Any]) -> ir.Card:
         return self._card("title", meta, c)
 
     @v_args(meta=True)
-    def credits_card(self, meta: Meta, c: list[Token]) -> ir.Card:
+    def credits_card(self, meta: Meta, c: list[Any]) -> ir.Card:
         return self._card("credits", meta, c)
 
     # -- shots, scenes, narration
@@ -249,11 +255,23 @@ class Lower(Transformer[Token, Any]):
     def with_(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
         return ("entities", tuple(self._name(t) for t in c), self._span(meta))
 
+    def _transition(self, meta: Meta, c: list[Token], direction: Literal["in", "out"] | None) -> tuple[str, Any, Span]:
+        """`in` and `out` are separate settings (a segment may have one of each); no direction means `out`."""
+        duration = self._time(c[1]) if len(c) > 1 else None
+        node = ir.Transition(kind=self._name(c[0]), duration=duration, direction=direction, span=self._span(meta))
+        return ("transition_in" if direction == "in" else "transition_out", node, self._span(meta))
+
     @v_args(meta=True)
     def transition(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
-        duration = self._time(c[1]) if len(c) > 1 else None
-        node = ir.Transition(kind=self._name(c[0]), duration=duration, span=self._span(meta))
-        return ("transition", node, self._span(meta))
+        return self._transition(meta, c, None)
+
+    @v_args(meta=True)
+    def transition_in(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return self._transition(meta, c, "in")
+
+    @v_args(meta=True)
+    def transition_out(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return self._transition(meta, c, "out")
 
     @v_args(meta=True)
     def shot(self, meta: Meta, c: list[Any]) -> ir.Shot:

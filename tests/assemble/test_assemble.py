@@ -14,6 +14,7 @@ from filmc.assemble import (
     NarrationPlacement,
     PictureSegment,
     Transition,
+    check_timeline,
     conform_segment,
     handles,
     measure_loudness,
@@ -344,3 +345,25 @@ def test_the_package_exports_every_name_it_promises_and_loads_them_lazily() -> N
 
     assert sorted(assemble.__all__) == sorted(assemble._HOME)
     assert all(getattr(assemble, name) is not None for name in assemble.__all__)
+
+
+def test_the_first_segment_fades_in_and_the_last_fades_out_inside_their_slots(media: Path, tmp_path: Path) -> None:
+    fmt = Format(width=32, height=18, fps_num=24)
+    segments = [
+        PictureSegment(source=media / "red.mp4", frames=12, transition_in=Transition(kind="fade-from-black", frames=6)),
+        PictureSegment(source=media / "blue.mp4", frames=12, transition_out=Transition(kind="fade-to-black", frames=6)),
+    ]
+    render_picture(segments, fmt, tmp_path / "f.mp4", workdir=tmp_path)
+    colors = _frame_colors(tmp_path / "f.mp4")
+    assert len(colors) == 24   # fades take place inside the slots: no frame is added
+    assert max(colors[0]) < 15 and colors[0][0] < colors[3][0] < colors[6][0]   # up from black
+    assert all(r > 240 for r, _, _ in colors[6:12])                              # red at full
+    assert all(b > 240 for _, _, b in colors[12:18])                             # blue at full, a cut between
+    assert colors[18][2] > colors[21][2] > colors[23][2] and max(colors[23]) < 60  # down to black
+
+
+def test_only_the_last_segment_may_fade_out_inside_its_slot(media: Path) -> None:
+    with pytest.raises(ValueError, match="only the last segment"):
+        check_timeline([PictureSegment(source=media / "red.mp4", frames=12,
+                                       transition_out=Transition(kind="fade-to-black", frames=6)),
+                        PictureSegment(source=media / "blue.mp4", frames=12)])

@@ -64,3 +64,41 @@ def test_palette_is_interpolated_at_each_shot_midpoint() -> None:
     first, second = checked.timeline.segments
     assert first.palette[0] < second.palette[0]  # darker hex sorts first
     assert first.palette != ("#000000",) and second.palette != ("#FFFFFF",)
+
+
+def test_fade_from_black_on_the_first_shot_opens_the_film_not_the_cut_after_it() -> None:
+    checked, warnings = resolve('scene "A" { shot 2s "x" { transition in fade-from-black 1s } shot 2s "y" }')
+    a, b = checked.timeline.segments
+    assert a.transition_in is not None and (a.transition_in.kind, a.transition_in.frames) == ("fade-from-black", 24)
+    assert a.transition_out is None and b.transition_in is None   # the cut into shot 2 stays a cut
+    assert not warnings
+
+
+def test_a_title_card_can_fade_into_the_first_shot_from_either_side() -> None:
+    for body in ('title 2s { "T" transition out crossfade 500ms }\nscene "A" { shot 2s "x" }',
+                 'title 2s { "T" }\nscene "A" { shot 2s "x" { transition in crossfade 500ms } }'):
+        checked, _ = resolve(body)
+        title, shot = checked.timeline.segments
+        assert title.transition_out == shot.transition_in and shot.transition_in is not None
+        assert (shot.transition_in.kind, shot.transition_in.frames) == ("crossfade", 12)
+
+
+def test_the_last_segment_fades_out_inside_its_slot() -> None:
+    checked, _ = resolve('scene "A" { shot 2s "x" }\ncredits 4s { "c" transition out fade-to-black 1s }')
+    shot, credits = checked.timeline.segments
+    assert shot.transition_out is None and credits.transition_in is None
+    assert credits.transition_out is not None and credits.transition_out.frames == 24
+    assert checked.timeline.frames == 48 + 96   # a fade inside the slot adds no time
+
+
+def test_undirected_transitions_still_mean_out() -> None:
+    old, _ = resolve('scene "A" { shot 2s "x" { transition crossfade 500ms } shot 2s "y" }')
+    new, _ = resolve('scene "A" { shot 2s "x" { transition out crossfade 500ms } shot 2s "y" }')
+    assert old.timeline.segments[1].transition_in == new.timeline.segments[1].transition_in is not None
+
+
+def test_a_transition_eating_most_of_a_card_is_a_warning_only_past_half() -> None:
+    _, warnings = resolve('scene "A" { shot 4s "x" { transition out fade-to-black 2s } }\ncredits 4s { "c" }')
+    assert [w.code for w in warnings] == ["F0311"] and "1.4s of this 4s credits card" in warnings[0].message
+    _, fine = resolve('scene "A" { shot 4s "x" { transition out fade-to-black 1s } }\ncredits 4s { "c" }')
+    assert not fine   # 1s of the transition and 0.6s of text fade leave 2.4s of 4s

@@ -113,4 +113,4 @@ def test_check_also_checks_filmc_toml(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "error[F0702]: profile `preview`: video backend `animatik` is not installed" in result.stderr
     assert '2 | backend = "animatik"' in result.stderr and "did you mean `animatic`?" in result.stderr
-    assert run("check", "--profile", "nope", str(FILMS / "hello.film")).returncode == 1
+    assert run("check", "--profile", "nope", str(FILMS / "hello.film")).returncode == 2   # no filmc.toml: usage

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from filmc.diagnostics import FilmError
+from filmc.errors import UsageError
 from filmc.pipeline import compile_film
 from filmc.plan.model import Plan, VideoSpec
 from tests.conftest import FILMS, PLUGINS, ROOT, compare_golden
@@ -182,8 +183,13 @@ def test_a_layer_given_another_backend_drops_the_built_in_model(tmp_path: Path) 
 
 
 def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(FilmError) as err:
-        compile_at(project_with(tmp_path, "hello.film"), tmp_path, profile="fnal")
+    film = project_with(tmp_path, "hello.film")
+    with pytest.raises(UsageError, match=r"did you mean `final`\?.*final, preview") as usage:   # no filmc.toml
+        compile_at(film, tmp_path, profile="fnal")
+    assert "filmc.toml:1:1" not in str(usage.value)
+    write_profile(film.parent, '[profile.preview.voice]\nbackend = "espeak"\n')
+    with pytest.raises(FilmError) as err:   # a filmc.toml: the diagnostic points into it
+        compile_at(film, tmp_path, profile="fnal")
     assert err.value.diagnostics[0].hint and "final, preview" in err.value.diagnostics[0].hint
 
 
