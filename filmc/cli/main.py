@@ -20,10 +20,14 @@ Examples:
   filmc render films/entropy.film         make the film offline (animatic, scratch voice, temp score)
   filmc render plan.json --profile final --max-cost 25
   filmc explain F0202                     what a diagnostic code means, with an example and the fix
+  filmc new my-film                       start a project that renders in seconds
+  filmc watch my-film/my-film.film        re-render a draft on every save
+  filmc diff before.json films/entropy.film   what an edit changes, and what it costs
+  filmc export films/entropy.film --format fcpxml   the timeline for Final Cut or Resolve
 \b
 Exit codes: 0 ok, 1 spec or profile error, 2 usage error, 3 a render job failed,
-4 refused by --max-cost, 70 internal error (a filmc bug: please report it),
-74 the disk is full or failing, 130 interrupted (finished assets are kept in both).
+4 refused by --max-cost, 6 `diff --exit-code` found changes, 70 internal error (a filmc bug:
+please report it), 74 the disk is full or failing, 130 interrupted (finished assets are kept).
 """
 
 
@@ -95,17 +99,23 @@ def fmt(files: tuple[Path, ...], check_only: bool, output_format: str) -> None:
       filmc fmt films/*.film
       filmc fmt --check films/entropy.film    # in CI
     """
-    from filmc.check.loader import read_source
+    from filmc.check.loader import decode_source
     from filmc.cli.ui import console
     from filmc.diagnostics import FilmError
+    from filmc.errors import UsageError
     from filmc.files import write_text_atomic
     from filmc.syntax.fmt import format_text
 
     out = console(stderr=True)
     changed = 0
     for path in files:
+        try:   # a file that isn't there is a usage error, said in one line, not a diagnostic pointing nowhere
+            raw = path.read_bytes()
+        except OSError as err:
+            raise UsageError(f"cannot format {path}: {(err.strerror or str(err)).lower()}; fmt rewrites "
+                             ".film files that exist") from None
         try:
-            text = read_source(path, str(path)).replace("\r\n", "\n").replace("\r", "\n")  # as read_text did
+            text = decode_source(raw, str(path))
             pretty = format_text(text, str(path))
         except FilmError as err:
             report(err, output_format)
@@ -152,11 +162,19 @@ def explain(code: str | None) -> None:
 
 def _register_later_commands() -> None:
     """compile and render live in their own module so `filmc --help` stays fast."""
+    from filmc.cli.diff import diff_command
+    from filmc.cli.export import export_command
+    from filmc.cli.new import new_command
     from filmc.cli.run import compile_command, render_command, schema_command
+    from filmc.cli.watch import watch_command
 
     main.add_command(compile_command)
     main.add_command(render_command)
     main.add_command(schema_command)
+    main.add_command(export_command)
+    main.add_command(new_command)
+    main.add_command(diff_command)
+    main.add_command(watch_command)
 
 
 _register_later_commands()

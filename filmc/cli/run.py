@@ -6,15 +6,23 @@ import json
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from filmc.cli.common import MONEY, ExitCode, format_option, guarded
 from filmc.perf import run_sync
 
+if TYPE_CHECKING:
+    from filmc.plan.model import Plan
+
 profile_option = click.option("--profile", "-p", "profile_name", default="preview", show_default=True,
                               help="Which backends make each layer: `preview` (offline, free), `final` (real "
                               "services), or one defined in filmc.toml.")
+draft_option = click.option("--draft/--full", "draft", default=None,
+                            help="--draft: a quick look, the picture at half size with the fastest encode "
+                            "(sound and timing unchanged), written as <title>.draft.mp4 beside the full film; "
+                            "--full: full quality even where the profile sets `draft = true`.")
 cache_option = click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                             help="Cache folder (default: .filmc/cache beside the film, or $FILMC_CACHE).")
 
@@ -27,11 +35,18 @@ cache_option = click.option("--cache", "cache_dir", type=click.Path(file_okay=Fa
 @click.option("--full", is_flag=True, help="Print whole prompts and voice markup, not excerpts.")
 @click.option("--max-cost", type=MONEY, default=None, metavar="USD",
               help="Exit 4 if the uncached jobs would cost more than this.")
+@click.option("--storyboard", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              type=click.Path(dir_okay=False, path_type=str),
+              help="Also write the HTML storyboard: to PATH (write --storyboard=PATH before FILM), or "
+              "beside where render puts the film, out/<title>/<title>.storyboard.html.")
+@click.option("--draft/--no-draft", "draft", default=None,   # not render's --draft/--full: --full is compile's own
+              help="Plan the --draft picture, as `filmc render --draft` makes it; --no-draft: full quality even "
+              "where the profile sets `draft = true`.")
 @cache_option
 @format_option
 @guarded
 def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, max_cost: Decimal | None,
-                    cache_dir: Path | None, output_format: str) -> None:
+                    storyboard: str | None, draft: bool | None, cache_dir: Path | None, output_format: str) -> None:
     """Show the prompt plan: every prompt, its timing, backend, cost and cache status.
 
     Nothing is generated; with the `final` profile, prompts are written by Claude (cached, so an
@@ -42,13 +57,14 @@ def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, ma
       filmc compile films/entropy.film
       filmc compile --full films/entropy.film | less -R
       filmc compile --profile final --json films/entropy.film > plan.json
+      filmc compile films/entropy.film --storyboard
     """
     from filmc.cli.ui import console, print_diagnostics
     from filmc.errors import BudgetError
     from filmc.pipeline import compile_film
 
     plan, warnings = run_sync(compile_film(film, profile_name, cache_dir=cache_dir, display=str(film),
-                                              max_cost=max_cost))
+                                              max_cost=max_cost, draft=draft))
     if warnings and output_format == "text" and not as_json:
         from filmc.cli.common import sources_for
 
@@ -59,9 +75,27 @@ def compile_command(film: Path, profile_name: str, as_json: bool, full: bool, ma
         from filmc.cli.plan_view import print_plan
 
         print_plan(plan, console(), full=full)
+    if storyboard is not None:  # before the budget check: an over-budget plan is worth reading too
+        _write_storyboard(plan, Path(storyboard) if storyboard else None, cache_dir, quiet=as_json)
     if max_cost is not None and plan.estimated_usd > max_cost:
         raise BudgetError(f"the uncached jobs are estimated at ${plan.estimated_usd:.2f}, over --max-cost "
                           f"${max_cost:.2f}")
+
+
+def _write_storyboard(plan: Plan, path: Path | None, cache_dir: Path | None, *, quiet: bool) -> None:
+    """Thumbnails come from clips already in the cache; `quiet` keeps stdout the plan's JSON alone."""
+    from filmc.deliver.outputs import output_name
+    from filmc.deliver.storyboard import write_storyboard
+    from filmc.errors import UsageError
+    from filmc.pipeline import default_out_dir
+    from filmc.render.cache import Cache
+
+    target = path or default_out_dir(plan) / f"{output_name(plan)}.storyboard.html"   # a draft's: .draft.storyboard
+    try:
+        write_storyboard(plan, target, cache=Cache.for_plan(plan, cache_dir))
+    except OSError as err:
+        raise UsageError(f"cannot write the storyboard {target}: {err.strerror or err}") from None
+    click.echo(f"storyboard: {target}", err=quiet)
 
 
 @click.command("schema")
@@ -89,12 +123,13 @@ def schema_command(what: str) -> None:
               help="Pay for a new remote job where the provider failed or lost the last one (ids or globs). "
               "Without it such a job fails rather than spend twice. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Progress and the result as JSON lines on stdout.")
+@draft_option
 @cache_option
 @format_option
 @guarded
 def render_command(source: Path, profile_name: str, out_dir: Path | None, max_cost: Decimal | None, jobs: int,
-                   force: tuple[str, ...], recreate: tuple[str, ...], as_json: bool, cache_dir: Path | None,
-                   output_format: str) -> None:
+                   force: tuple[str, ...], recreate: tuple[str, ...], as_json: bool, draft: bool | None,
+                   cache_dir: Path | None, output_format: str) -> None:
     """Render the film: clips, voice-over, music, graded, mixed, subtitled; plus a timeline and manifest.
 
     FILM is a .film file (compiled first, like `filmc compile`) or a plan.json from
@@ -102,10 +137,12 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
     a re-run makes only what changed, and Ctrl-C loses nothing that was finished.
 
     \b
-    Writes OUT/<title>.mp4, .srt, .vtt, .otio (with media/), manifest.json.
+    Writes OUT/<title>.mp4, .srt, .vtt, .otio (with media/), .storyboard.html, manifest.json;
+    with --draft OUT/<title>.draft.mp4, .draft.srt, … and manifest.draft.json.
     \b
     Examples:
       filmc render films/entropy.film
+      filmc render --draft films/entropy.film
       filmc render films/entropy.film --force 'voice:*'
       filmc compile --profile final --json films/entropy.film > plan.json
       filmc render plan.json --max-cost 25
@@ -116,9 +153,14 @@ def render_command(source: Path, profile_name: str, out_dir: Path | None, max_co
 
     if source.suffix == ".json":
         plan = load_plan(source)
+        if draft is not None and draft != plan.profile.draft:
+            from filmc.errors import UsageError
+
+            raise UsageError(f"{source} was compiled {'without' if draft else 'with'} --draft, and a plan is rendered "
+                             f"as it was reviewed: compile it again with {'--draft' if draft else '--no-draft'}")
     else:
         plan, _ = run_sync(compile_film(source, profile_name, cache_dir=cache_dir, display=str(source),
-                                        max_cost=max_cost, for_render=True))
+                                        max_cost=max_cost, for_render=True, draft=draft))
         max_cost = remaining_budget(max_cost, plan.expansion.usd)
     target = out_dir or default_out_dir(plan)
     summary = run_sync(render_film(plan, out_dir=target, events=make_sink(as_json), cache_dir=cache_dir, jobs=jobs,

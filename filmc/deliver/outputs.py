@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from filmc import __version__
-from filmc.assemble import Format, NarrationPlacement, PictureSegment, conform_segment, handles
+from filmc.assemble import Format, PictureSegment, conform_segment, handles
 from filmc.assemble.media import count_frames
+from filmc.deliver.storyboard import write_storyboard
 from filmc.deliver.subtitles import TimedLine, cues_from_lines, to_srt, to_vtt
 from filmc.files import owned_name, place, remove_stale_parts, write_atomic, write_text_atomic
 from filmc.keys import content_key
@@ -107,6 +108,15 @@ def slug(title: str) -> str:
     return f"{cut}-{digest}"
 
 
+def output_name(plan: Plan) -> str:
+    """The film's file name without its suffix: a draft is `<slug>.draft`, so it never replaces a full render."""
+    return slug(plan.film.title) + (".draft" if plan.profile.draft else "")
+
+
+def manifest_name(plan: Plan) -> str:
+    return "manifest.draft.json" if plan.profile.draft else "manifest.json"
+
+
 def subtitles(plan: Plan, metas: Mapping[str, AssetMeta]) -> tuple[str, str]:
     """Cues from each spoken line's word timings, on the film's clock."""
     lines = [TimedLine(start=spec.start, text=spec.request.text, words=metas[job.id].words,
@@ -141,7 +151,7 @@ def manifest_asset(job: Job, outcome: JobOutcome, meta: AssetMeta | None) -> Man
 def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, out_dir: Path,
                   ledger: Sequence[LedgerEntry] = ()) -> Manifest:
     """Place the film and its sidecars; measure it; write the manifest last (it lists what was written)."""
-    name = slug(plan.film.title)
+    name = output_name(plan)
     remove_stale_parts(out_dir)  # what an interrupted delivery left, once it is old
     metas = {j.id: meta for j in plan.jobs if outcomes[j.id].usable
              and (meta := cache.meta(j.spec.kind, j.key, suffix_of(j.spec))) is not None}
@@ -163,6 +173,7 @@ def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, 
         written[suffix[1:]] = f"{name}{suffix}"
     if outcomes[picture_job.id].usable:
         written["timeline"] = write_timeline(plan, outcomes, out_dir, name, work=cache.root / "work")
+    written["storyboard"] = write_storyboard(plan, out_dir / f"{name}.storyboard.html", outcomes=outcomes).name
     statuses = [o.status for o in outcomes.values()]
     qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
                   loudness_target=plan.profile.loudness, overruns=overruns(plan, metas), jobs=len(statuses),
@@ -172,7 +183,7 @@ def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, 
     manifest = Manifest(title=plan.film.title, source=plan.source, profile=plan.profile.name,
                         rendered_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), outputs=written, assets=assets,
                         ledger=tuple(ledger), qa=qa)
-    write_text_atomic(out_dir / "manifest.json", manifest.model_dump_json(indent=1))
+    write_text_atomic(out_dir / manifest_name(plan), manifest.model_dump_json(indent=1))
     return manifest
 
 
@@ -202,8 +213,16 @@ def _draw_card(segment: PictureSegment, fmt: Format, handle: int, copy: Path, wo
 def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path, name: str,
                    work: Path | None = None) -> str:
     """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve; cards
-    are drawn in `work` (the system's temp folder if None)."""
-    from filmc.deliver.timeline import ExportClip, write_otio  # OpenTimelineIO only when a timeline is written
+    are drawn in `work` (the system's temp folder if None). Each clip carries its prompt, key and cost."""
+    from filmc.deliver.timeline import (  # OpenTimelineIO only when a timeline is written
+        ExportAudio,
+        ExportClip,
+        line_notes,
+        music_notes,
+        scene_markers,
+        segment_notes,
+        write_otio,
+    )
 
     (_, picture), = plan.specs(PictureSpec)
     media = out_dir / "media"
@@ -212,29 +231,33 @@ def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path
     clips = []
     segments = segments_of(picture, deps)
     for seg, segment, handle in zip(picture.segments, segments, handles(segments), strict=True):
+        notes = segment_notes(plan, seg, outcomes)
         if segment.source is None:  # a card has no media of its own: draw it once for the editor
             card_key = content_key(segment.model_copy(update={"grade_method": "lut"}))[:12]
-            copy = media / f"{seg.segment_id}-{card_key}.mp4"
+            copy = media / f"{seg.segment_id}-{card_key}-{picture.width}x{picture.height}.mp4"  # a draft's is smaller
             if not copy.exists():  # named by its content's key and written whole: a file there is this card
                 _draw_card(segment, format_of(picture), handle, copy, work)
-            clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment, available_frames=None))
+            clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment, notes=notes))
             continue
         copy = media / f"{seg.segment_id}{segment.source.suffix}"
         place(segment.source, copy)
         clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment.model_copy(update={"source": copy}),
-                                available_frames=clip_frames(generated, seg.video_job, copy)))
+                                available_frames=clip_frames(generated, seg.video_job, copy), notes=notes))
     narration = []
     for job, spec in plan.specs(VoiceSpec):
         outcome = outcomes[job.id]
         if outcome.path:
             copy = media / f"{spec.beat_id}.wav"
             place(Path(outcome.path), copy)
-            narration.append(NarrationPlacement(wav=copy, start=spec.start, duration=outcome.duration or None))
-    scores = [outcomes[job.id] for job, _ in plan.specs(MusicSpec)]
-    music = scores[0] if scores else None
+            narration.append(ExportAudio(path=copy, start=spec.start, duration=outcome.duration or None,
+                                         notes=line_notes(plan, job, spec, outcome)))
     music_copy = None
-    if music is not None and music.path:
-        music_copy = media / "score.wav"
-        place(Path(music.path), music_copy)
-    write_otio(clips, narration, music_copy, format_of(picture), out_dir / f"{name}.otio", title=plan.film.title)
+    for score_job, score in plan.specs(MusicSpec)[:1]:
+        outcome = outcomes[score_job.id]
+        if outcome.path:
+            place(Path(outcome.path), media / "score.wav")
+            music_copy = ExportAudio(path=media / "score.wav", duration=outcome.duration or None,
+                                     notes=music_notes(score_job, score, outcome))
+    write_otio(clips, narration, music_copy, format_of(picture), out_dir / f"{name}.otio", title=plan.film.title,
+               scenes=scene_markers(plan))
     return f"{name}.otio"

@@ -7,9 +7,9 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
-from filmc.assemble import Card, Format, NarrationPlacement, PictureSegment, Transition
+from filmc.assemble import Card, Format, PictureSegment, Transition
 from filmc.assemble.media import run_ffmpeg
-from filmc.deliver.timeline import ExportClip, write_otio
+from filmc.deliver.timeline import ExportAudio, ExportClip, write_otio
 
 FMT = Format(width=1280, height=720, fps_num=24)
 
@@ -41,16 +41,16 @@ def _clips(root: Path) -> list[ExportClip]:
     ]
 
 
-def _write(audio: Path, tmp_path: Path, narration: list[NarrationPlacement]) -> otio.schema.Timeline:
+def _write(audio: Path, tmp_path: Path, narration: list[ExportAudio]) -> otio.schema.Timeline:
     out = tmp_path / "film.otio"
-    write_otio(_clips(tmp_path), narration, audio / "music.wav", FMT, out)
+    write_otio(_clips(tmp_path), narration, ExportAudio(path=audio / "music.wav"), FMT, out)
     return otio.adapters.read_from_file(str(out))
 
 
 def test_timeline_rereads_with_the_film_shape(audio: Path, tmp_path: Path) -> None:
     narration = [
-        NarrationPlacement(wav=audio / "line1.wav", start=1.0),
-        NarrationPlacement(wav=audio / "line2.wav", start=5.0),
+        ExportAudio(path=audio / "line1.wav", start=1.0),
+        ExportAudio(path=audio / "line2.wav", start=5.0),
     ]
     timeline = _write(audio, tmp_path, narration)
     video, voice, music = timeline.tracks
@@ -63,7 +63,7 @@ def test_timeline_rereads_with_the_film_shape(audio: Path, tmp_path: Path) -> No
         120,
         72,
     ]  # + handles
-    assert clips[1].media_reference.target_url.endswith("/seg1.mp4")
+    assert clips[1].media_reference.target_url == "seg1.mp4"   # beside the .otio: relative to it
     transitions = [item for item in video if isinstance(item, otio.schema.Transition)]
     assert [(t.name, t.in_offset.value, t.out_offset.value) for t in transitions] == [
         ("crossfade", 0, 12),
@@ -82,9 +82,9 @@ def test_timeline_rereads_with_the_film_shape(audio: Path, tmp_path: Path) -> No
 
 def test_overlapping_lines_get_a_second_narration_track(audio: Path, tmp_path: Path) -> None:
     narration = [
-        NarrationPlacement(wav=audio / "line2.wav", start=0.0),
-        NarrationPlacement(wav=audio / "line3.wav", start=1.0),
-        NarrationPlacement(wav=audio / "line1.wav", start=3.0),
+        ExportAudio(path=audio / "line2.wav", start=0.0),
+        ExportAudio(path=audio / "line3.wav", start=1.0),
+        ExportAudio(path=audio / "line1.wav", start=3.0),
     ]
     timeline = _write(audio, tmp_path, narration)
     names = [t.name for t in timeline.tracks]

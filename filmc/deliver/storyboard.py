@@ -1,0 +1,361 @@
+"""The plan as one HTML page a director can read, print or mail: every scene, shot, prompt, line and cost.
+
+One self-contained file: inline CSS, thumbnails inline as JPEG `data:` URIs, no script and no network, so it
+opens from a zip, a mail or a disk with nothing beside it. The page is built in two steps: `storyboard`
+turns the frozen Plan (and, where clips exist, one frame of each) into the frozen view below, and
+`render_storyboard` pours that into a Jinja2 template with autoescape on, so a prompt containing `<script>`
+reads as text. No user text reaches a style attribute: those hold only numbers and checked hex colours.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+
+from filmc import __version__
+from filmc.assemble.media import MediaError, run_ffmpeg
+from filmc.check.resolved import ResolvedBeat, ResolvedCard, ResolvedEntity, ResolvedShot, TransitionSpec
+from filmc.color import describe, is_hex
+from filmc.expand.context import MusicSection, plain_text
+from filmc.files import write_text_atomic
+from filmc.model import Model
+from filmc.plan.model import Job, MusicSpec, Plan, VideoSpec, VoiceSpec
+from filmc.render.cache import Cache
+from filmc.render.jobs import kind_of, suffix_of
+from filmc.render.outcome import JobOutcome
+from filmc.syntax.ir import Breath, Pause, Spoken
+from filmc.timecode import format_time
+from filmc.vocabulary import CAMERA_PHRASES
+
+THUMB_WIDTH = 320      # px: sharp at the page's column width, ~10 kB a shot as a JPEG
+_GREY = "#808080"      # stands in for a colour that is not `#RRGGBB` (a hand-edited plan.json)
+
+JobStatus = Literal["cached", "to make", "made", "failed", "skipped"]
+
+
+class JobRow(Model):
+    """One job as the page lists it: enough to see what it is, who makes it, what it costs, whether it waits."""
+
+    id: str
+    what: str
+    backend: str
+    model: str
+    usd: Decimal
+    status: JobStatus
+
+
+class Colour(Model):
+    hex: str
+    words: str
+
+
+class Band(Model):
+    """A stretch of the timeline as a share of the film: where a segment, cue or line sits on the strip."""
+
+    left: float     # percent of the film's length
+    width: float
+    label: str
+    colours: tuple[Colour, ...] = ()
+    intensity: float = 0.0
+    card: bool = False
+    anchor: str = ""   # the id of the block it stands for on the page
+
+
+class LinePart(Model):
+    """A piece of a narration line as the director wrote it: words (maybe stressed), a pause or a breath."""
+
+    kind: Literal["spoken", "pause", "breath"]
+    text: str = ""
+    emphasis: bool = False
+
+
+class LineView(Model):
+    beat: ResolvedBeat
+    parts: tuple[LinePart, ...]
+    at: str
+    until: str
+    job: JobRow | None = None
+
+
+class ShotView(Model):
+    shot: ResolvedShot
+    camera: str
+    colours: tuple[Colour, ...]
+    at: str
+    length: str
+    prompt: str
+    negative: str
+    thumbnail: str | None = None    # a `data:image/jpeg;base64,…` URI, or None: the palette swatch stands in
+    transition_in: str | None = None
+    transition_out: str | None = None
+    job: JobRow | None = None
+
+
+class SceneView(Model):
+    kind: Literal["scene"] = "scene"
+    id: str
+    number: int
+    title: str
+    at: str
+    length: str
+    shots: tuple[ShotView, ...]
+    lines: tuple[LineView, ...]
+
+
+class CardView(Model):
+    kind: Literal["card"] = "card"
+    card: ResolvedCard
+    colours: tuple[Colour, ...]
+    at: str
+    length: str
+
+
+class MusicView(Model):
+    section: MusicSection
+    at: str
+    until: str
+
+
+class Storyboard(Model):
+    """Everything the page shows, already worded: the template only lays it out."""
+
+    title: str
+    by: str | None
+    language: str
+    duration: str
+    frame: str
+    fps: str
+    aspect: str                     # CSS aspect-ratio of the frame, e.g. `16 / 9`
+    profile: str
+    backends: tuple[tuple[str, str], ...]   # (layer, backend/model)
+    style: str
+    entities: tuple[ResolvedEntity, ...]
+    strips: tuple[str, ...]         # one CSS gradient per palette colour, along the timeline
+    segments: tuple[Band, ...]
+    cues: tuple[Band, ...]
+    beats: tuple[Band, ...]
+    blocks: tuple[SceneView | CardView, ...]
+    music: tuple[MusicView, ...]
+    music_prompt: str
+    music_file: str | None
+    jobs: tuple[JobRow, ...]
+    total_usd: Decimal
+    to_spend_usd: Decimal
+    made_by: str = f"filmc {__version__}"
+
+
+def thumbnail(clip: Path, at: float, width: int = THUMB_WIDTH) -> str | None:
+    """One frame of a clip, small, as a data URI; None when ffmpeg finds no frame there (the swatch stands in).
+    Remembered by the clip's stamp: `filmc watch` writes the storyboard on every save, and an ffmpeg run per
+    unchanged shot was most of a narration edit's re-render."""
+    try:
+        stamp = clip.stat()
+    except OSError:
+        return None
+    return _thumbnail(clip, at, width, stamp.st_mtime_ns, stamp.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _thumbnail(clip: Path, at: float, width: int, mtime_ns: int, size: int) -> str | None:
+    with tempfile.TemporaryDirectory(prefix="filmc-thumb-") as folder:
+        jpeg = Path(folder) / "thumb.jpg"
+        try:
+            run_ffmpeg(["-ss", f"{max(at, 0.0):.3f}", "-i", str(clip), "-map", "0:v:0", "-frames:v", "1",
+                        "-vf", f"scale={width}:-2:flags=area", "-q:v", "5", str(jpeg)])
+            data = jpeg.read_bytes()
+        except (MediaError, OSError):
+            return None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii") if data else None
+
+
+def clips_of(plan: Plan, *, cache: Cache | None = None,
+             outcomes: Mapping[str, JobOutcome] | None = None) -> dict[str, Path]:
+    """The clip each shot has now, by shot id: a render's outcomes say it, else the cache is asked (whole
+    assets only); a shot with neither shows its palette."""
+    found: dict[str, Path] = {}
+    for job, spec in plan.specs(VideoSpec):
+        outcome = outcomes.get(job.id) if outcomes is not None else None
+        if outcome is not None and outcome.usable and outcome.path:
+            found[spec.shot_id] = Path(outcome.path)
+        elif outcomes is None and cache is not None and cache.meta(spec.kind, job.key, suffix_of(spec)):
+            found[spec.shot_id] = cache.path(spec.kind, job.key, suffix_of(spec))
+    return found
+
+
+def _colours(palette: tuple[str, ...]) -> tuple[Colour, ...]:
+    return tuple(Colour(hex=c, words=describe(c)) if is_hex(c) else Colour(hex=_GREY, words="unknown")
+                 for c in palette)
+
+
+def _seconds(value: float) -> str:
+    """A point on the film's clock as people write it: `4.5s`, `1:05.5`."""
+    return format_time(Fraction(round(value * 1000), 1000))
+
+
+def _length(frames: int, fps: Fraction, written: str | None = None) -> str:
+    return written or format_time(Fraction(round(Fraction(frames) / fps * 1000), 1000))
+
+
+def _transition(t: TransitionSpec | None) -> str | None:
+    return None if t is None or t.kind == "cut" else f"{t.kind} {format_time(Fraction(round(t.seconds * 1000), 1000))}"
+
+
+def _row(job: Job, outcomes: Mapping[str, JobOutcome] | None) -> JobRow:
+    outcome = outcomes.get(job.id) if outcomes is not None else None
+    status: JobStatus = outcome.status if outcome is not None else "cached" if job.cached else "to make"
+    return JobRow(id=job.id, what=kind_of(job.spec).describe(job.spec), backend=job.backend, model=job.model,
+                  usd=job.estimated_usd, status=status)
+
+
+def _parts(beat: ResolvedBeat) -> tuple[LinePart, ...]:
+    out: list[LinePart] = []
+    for p in beat.parts:
+        if isinstance(p, Spoken):
+            out.append(LinePart(kind="spoken", text=p.text, emphasis=p.emphasis))
+        elif isinstance(p, Pause):
+            out.append(LinePart(kind="pause", text=format_time(p.seconds)))
+        elif isinstance(p, Breath):
+            out.append(LinePart(kind="breath"))
+    return tuple(out) or (LinePart(kind="spoken", text=beat.text),)
+
+
+def _strips(plan: Plan) -> tuple[str, ...]:
+    """Each palette colour as a gradient through every segment's interpolated value at its midpoint."""
+    tl = plan.film.timeline
+    rows = max((len(s.palette) for s in tl.segments), default=0)
+    strips = []
+    for i in range(rows):
+        stops = []
+        for s in tl.segments:
+            colour = _colours(s.palette)[min(i, len(s.palette) - 1)].hex if s.palette else _GREY
+            stops.append(f"{colour} {_percent((s.start + s.end) / 2, tl.duration):.2f}%")
+        strips.append(f"linear-gradient(to right, {', '.join(stops)})")
+    return tuple(strips)
+
+
+def _percent(at: float, duration: float) -> float:
+    return min(max(at / duration * 100 if duration > 0 else 0.0, 0.0), 100.0)
+
+
+def _band(start: float, end: float, duration: float, label: str, **extra: object) -> Band:
+    left = _percent(start, duration)
+    return Band.model_validate({"left": round(left, 3), "width": round(_percent(end, duration) - left, 3),
+                                "label": label, **extra})
+
+
+def _scene_bands(plan: Plan) -> tuple[Band, ...]:
+    """One band per scene (its shots joined) or card, numbered as the page numbers them."""
+    tl = plan.film.timeline
+    bands: list[Band] = []
+    last_scene = ""
+    for seg in tl.segments:
+        if isinstance(seg, ResolvedCard):
+            bands.append(_band(seg.start, seg.end, tl.duration, seg.style, card=True, anchor=seg.id))
+            last_scene = ""
+        elif seg.scene_id == last_scene:
+            bands[-1] = _band(tl.duration * bands[-1].left / 100, seg.end, tl.duration, bands[-1].label,
+                              anchor=seg.scene_id)
+        else:
+            number = sum(not b.card for b in bands) + 1
+            bands.append(_band(seg.start, seg.end, tl.duration, f"{number} {seg.scene_title}", anchor=seg.scene_id))
+            last_scene = seg.scene_id
+    return tuple(bands)
+
+
+def _blocks(plan: Plan, thumbs: Mapping[str, str], rows: Mapping[str, JobRow]) -> tuple[SceneView | CardView, ...]:
+    """Segments in story order, shots gathered under their scene, each scene's lines beside its shots."""
+    tl = plan.film.timeline
+    fps = Fraction(tl.fps_num, tl.fps_den)
+    video = {spec.shot_id: (job, spec) for job, spec in plan.specs(VideoSpec)}
+    voice = {spec.beat_id: job for job, spec in plan.specs(VoiceSpec)}
+    blocks: list[SceneView | CardView] = []
+    for seg in tl.segments:
+        if isinstance(seg, ResolvedCard):
+            blocks.append(CardView(card=seg, colours=_colours(seg.palette), at=_seconds(seg.start),
+                                   length=_length(seg.frames, fps, seg.written)))
+            continue
+        job, spec = video.get(seg.id, (None, None))
+        shot = ShotView(shot=seg, camera=CAMERA_PHRASES.get(seg.camera, seg.camera), colours=_colours(seg.palette),
+                        at=_seconds(seg.start), length=_length(seg.frames, fps, seg.written),
+                        prompt=spec.request.prompt if spec else "", negative=spec.request.negative if spec else "",
+                        thumbnail=thumbs.get(seg.id), transition_in=_transition(seg.transition_in),
+                        transition_out=_transition(seg.transition_out), job=rows[job.id] if job else None)
+        last = blocks[-1] if blocks else None
+        if isinstance(last, SceneView) and last.id == seg.scene_id:
+            blocks[-1] = last.model_copy(update={"shots": (*last.shots, shot)})
+            continue
+        lines = tuple(LineView(beat=b, parts=_parts(b), at=_seconds(b.start), until=_seconds(b.slot_end),
+                               job=rows[voice[b.id].id] if b.id in voice else None)
+                      for b in tl.beats if b.scene_id == seg.scene_id)
+        number = sum(isinstance(b, SceneView) for b in blocks) + 1
+        blocks.append(SceneView(id=seg.scene_id, number=number, title=seg.scene_title, at=_seconds(seg.start),
+                                length="", shots=(shot,), lines=lines))
+    return tuple(b.model_copy(update={"length": _length(sum(s.shot.frames for s in b.shots), fps)})
+                 if isinstance(b, SceneView) else b for b in blocks)
+
+
+def storyboard(plan: Plan, clips: Mapping[str, Path] | None = None,
+               outcomes: Mapping[str, JobOutcome] | None = None) -> Storyboard:
+    """The page's content from the plan; `clips` (by shot id) give thumbnails, `outcomes` a render's statuses."""
+    tl = plan.film.timeline
+    fps = Fraction(tl.fps_num, tl.fps_den)
+    video = {spec.shot_id: spec for _, spec in plan.specs(VideoSpec)}
+    thumbs = {shot: uri for shot, clip in (clips or {}).items() if shot in video
+              and (uri := thumbnail(clip, video[shot].request.seconds / 2)) is not None}
+    rows = {j.id: _row(j, outcomes) for j in plan.jobs}
+    music = plan.specs(MusicSpec)
+    sections = music[0][1].request.sections if music else ()
+    layers: tuple[Literal["expand", "video", "voice", "music"], ...] = ("expand", "video", "voice", "music")
+    return Storyboard(
+        title=plan.film.title, by=plan.film.by, language=plan.film.language, duration=_length(tl.frames, fps),
+        frame=f"{tl.width}×{tl.height}", fps=f"{float(fps):.3f}".rstrip("0").rstrip("."),
+        aspect=f"{tl.width} / {tl.height}", profile=plan.profile.name,
+        backends=tuple((layer, _backend(plan, layer)) for layer in layers),
+        style=plan.film.style, entities=plan.film.entities, strips=_strips(plan),
+        segments=_scene_bands(plan),
+        cues=tuple(_band(s.start, s.end, tl.duration, s.description, intensity=s.intensity) for s in sections),
+        beats=tuple(_band(b.start, min(b.start + b.estimated, b.slot_end), tl.duration, plain_text(b.parts) or b.text)
+                    for b in tl.beats),
+        blocks=_blocks(plan, thumbs, rows),
+        music=tuple(MusicView(section=s, at=_seconds(s.start), until=_seconds(s.end)) for s in sections),
+        music_prompt=music[0][1].request.prompt if music else "", music_file=tl.music_file,
+        jobs=tuple(rows.values()), total_usd=plan.total_usd, to_spend_usd=plan.estimated_usd)
+
+
+def _backend(plan: Plan, layer: Literal["expand", "video", "voice", "music"]) -> str:
+    """Who makes a layer, with the model the plan resolved (a job's), else the profile's setting."""
+    if layer == "expand":
+        name, model = plan.expansion.expander, plan.expansion.model
+    else:
+        job = next((j for j in plan.jobs if j.layer == layer), None)
+        name, model = (job.backend, job.model) if job else (plan.profile.layer(layer).backend, "")
+    return f"{name} ({model})" if model else name
+
+
+@cache
+def _template() -> jinja2.Template:
+    """Autoescape on for every name, not by file suffix: this page is all user text."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("filmc.deliver", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["usd"] = lambda value: f"${Decimal(value):.2f}"
+    return env.get_template("storyboard.html.j2")
+
+
+def render_storyboard(board: Storyboard) -> str:
+    return _template().render(board=board)
+
+
+def write_storyboard(plan: Plan, path: Path, *, cache: Cache | None = None,
+                     outcomes: Mapping[str, JobOutcome] | None = None) -> Path:
+    """Written whole or not at all, like every output; thumbnails from `outcomes`' clips, else the cache's."""
+    board = storyboard(plan, clips_of(plan, cache=cache, outcomes=outcomes), outcomes)
+    write_text_atomic(path, render_storyboard(board))
+    return path
