@@ -173,7 +173,8 @@ def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, 
         written[suffix[1:]] = f"{name}{suffix}"
     if outcomes[picture_job.id].usable:
         written["timeline"] = write_timeline(plan, outcomes, out_dir, name, work=cache.root / "work")
-    written["storyboard"] = write_storyboard(plan, out_dir / f"{name}.storyboard.html", outcomes=outcomes).name
+    written["storyboard"] = write_storyboard(plan, out_dir / f"{name}.storyboard.html", cache=cache,
+                                             outcomes=outcomes).name
     statuses = [o.status for o in outcomes.values()]
     qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
                   loudness_target=plan.profile.loudness, overruns=overruns(plan, metas), jobs=len(statuses),

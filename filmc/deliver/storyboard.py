@@ -10,11 +10,13 @@ reads as text. No user text reaches a style attribute: those hold only numbers a
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import tempfile
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +27,7 @@ from filmc.assemble.media import MediaError, run_ffmpeg
 from filmc.check.resolved import ResolvedBeat, ResolvedCard, ResolvedEntity, ResolvedShot, TransitionSpec
 from filmc.color import describe, is_hex
 from filmc.expand.context import MusicSection, plain_text
-from filmc.files import write_text_atomic
+from filmc.files import write_atomic, write_text_atomic
 from filmc.model import Model
 from filmc.plan.model import Job, MusicSpec, Plan, VideoSpec, VoiceSpec
 from filmc.render.cache import Cache
@@ -152,19 +154,25 @@ class Storyboard(Model):
     made_by: str = f"filmc {__version__}"
 
 
-def thumbnail(clip: Path, at: float, width: int = THUMB_WIDTH) -> str | None:
+def thumbnail(clip: Path, at: float, width: int = THUMB_WIDTH, store: Path | None = None) -> str | None:
     """One frame of a clip, small, as a data URI; None when ffmpeg finds no frame there (the swatch stands in).
-    Remembered by the clip's stamp: `filmc watch` writes the storyboard on every save, and an ffmpeg run per
-    unchanged shot was most of a narration edit's re-render."""
+    Remembered by the clip's stamp, in this process and, given a `store` folder (the cache's), on disk: every
+    render writes the storyboard, and an ffmpeg run per unchanged shot was most of a render with nothing to do
+    (0.64 s of Entropy's 1.1 s)."""
     try:
         stamp = clip.stat()
     except OSError:
         return None
-    return _thumbnail(clip, at, width, stamp.st_mtime_ns, stamp.st_size)
+    return _thumbnail(clip, at, width, stamp.st_mtime_ns, stamp.st_size, store)
 
 
 @lru_cache(maxsize=1024)
-def _thumbnail(clip: Path, at: float, width: int, mtime_ns: int, size: int) -> str | None:
+def _thumbnail(clip: Path, at: float, width: int, mtime_ns: int, size: int, store: Path | None) -> str | None:
+    name = hashlib.sha256(f"{clip.resolve()}|{size}|{mtime_ns}|{at:.3f}|{width}".encode()).hexdigest()
+    kept = store / name[:2] / f"{name}.jpg" if store is not None else None
+    if kept is not None and kept.is_file():
+        with contextlib.suppress(OSError):
+            return _data_uri(kept.read_bytes())
     with tempfile.TemporaryDirectory(prefix="filmc-thumb-") as folder:
         jpeg = Path(folder) / "thumb.jpg"
         try:
@@ -173,6 +181,18 @@ def _thumbnail(clip: Path, at: float, width: int, mtime_ns: int, size: int) -> s
             data = jpeg.read_bytes()
         except (MediaError, OSError):
             return None
+    if kept is not None and data:
+        with contextlib.suppress(OSError):   # a thumbnail not kept is only made again
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(kept, partial(_write, data=data))
+    return _data_uri(data)
+
+
+def _write(tmp: Path, data: bytes) -> None:
+    tmp.write_bytes(data)
+
+
+def _data_uri(data: bytes) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii") if data else None
 
 
@@ -303,13 +323,14 @@ def _blocks(plan: Plan, thumbs: Mapping[str, str], rows: Mapping[str, JobRow]) -
 
 
 def storyboard(plan: Plan, clips: Mapping[str, Path] | None = None,
-               outcomes: Mapping[str, JobOutcome] | None = None) -> Storyboard:
-    """The page's content from the plan; `clips` (by shot id) give thumbnails, `outcomes` a render's statuses."""
+               outcomes: Mapping[str, JobOutcome] | None = None, thumbs_store: Path | None = None) -> Storyboard:
+    """The page's content from the plan; `clips` (by shot id) give thumbnails (kept in `thumbs_store`),
+    `outcomes` a render's statuses."""
     tl = plan.film.timeline
     fps = Fraction(tl.fps_num, tl.fps_den)
     video = {spec.shot_id: spec for _, spec in plan.specs(VideoSpec)}
     thumbs = {shot: uri for shot, clip in (clips or {}).items() if shot in video
-              and (uri := thumbnail(clip, video[shot].request.seconds / 2)) is not None}
+              and (uri := thumbnail(clip, video[shot].request.seconds / 2, store=thumbs_store)) is not None}
     rows = {j.id: _row(j, outcomes) for j in plan.jobs}
     music = plan.specs(MusicSpec)
     sections = music[0][1].request.sections if music else ()
@@ -356,6 +377,7 @@ def render_storyboard(board: Storyboard) -> str:
 def write_storyboard(plan: Plan, path: Path, *, cache: Cache | None = None,
                      outcomes: Mapping[str, JobOutcome] | None = None) -> Path:
     """Written whole or not at all, like every output; thumbnails from `outcomes`' clips, else the cache's."""
-    board = storyboard(plan, clips_of(plan, cache=cache, outcomes=outcomes), outcomes)
+    store = cache.root / "thumbs" if cache is not None else None
+    board = storyboard(plan, clips_of(plan, cache=cache, outcomes=outcomes), outcomes, thumbs_store=store)
     write_text_atomic(path, render_storyboard(board))
     return path

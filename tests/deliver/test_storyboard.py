@@ -8,6 +8,7 @@ import base64
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -258,3 +259,20 @@ def test_compile_writes_the_storyboard_beside_the_outputs_with_cached_frames(ren
     as_json = runner.invoke(main, ["compile", str(rendered.film), "--json", f"--storyboard={target}"])
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.stdout)["version"] == 1 and target.is_file()   # stdout is the plan alone
+
+
+@pytest.mark.slow
+def test_a_render_with_nothing_new_makes_no_thumbnail_again(rendered: Rendered) -> None:
+    """Thumbnails are kept in the cache: another process's render of an unchanged film runs no ffmpeg for
+    them (it was 0.64 s of Entropy's 1.1 s no-op render) and writes the same page."""
+    kept = sorted((rendered.root / ".filmc" / "cache" / "thumbs").rglob("*.jpg"))
+    assert len(kept) == 3
+    stamps = [p.stat().st_mtime_ns for p in kept]
+    before = (rendered.root / "out" / rendered.written["storyboard"]).read_text("utf-8")
+    done = subprocess.run([sys.executable, "-m", "filmc.cli", "render", str(rendered.film), "--out",
+                           str(rendered.root / "out")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [p.stat().st_mtime_ns for p in sorted(kept)] == stamps
+    after = (rendered.root / "out" / rendered.written["storyboard"]).read_text("utf-8")
+    assert after.replace("status-made", "status-cached").replace(">made<", ">cached<") == \
+        before.replace("status-made", "status-cached").replace(">made<", ">cached<")
