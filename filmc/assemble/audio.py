@@ -20,6 +20,7 @@ Output is 48 kHz stereo: 24-bit PCM for `.wav` (lossless, what an editor wants),
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ _TOLERANCE_LU = 0.2
 _PEAK_ROUNDING = 0.1   # ebur128 prints tenths of a dB: -1.0 may be -0.95
 _PASSES = 4
 _MUSIC_FADE_SECONDS = 2.0
+_REACH_MARGIN = 0.25  # s past a line's known end (ffmpeg's header says centiseconds, truncated)
 
 
 class NarrationPlacement(Model):
@@ -107,20 +109,67 @@ def measure_window_rms(path: Path, start: float, end: float) -> float:
 Bus = tuple[list[str], list[str], str | None]   # input args, filter chains, the label of the result
 
 
+class _Line(Model):
+    """A line on the sample clock: where it starts, and the last sample it may still sound at (with a margin)."""
+
+    wav: Path
+    start: int
+    reach: int
+
+
+def _lines(narration: Sequence[NarrationPlacement], samples: int) -> list[_Line]:
+    """The lines that start inside the film, by start (ties keep the caller's order, so the sum is stable)."""
+    out = []
+    for n in narration:
+        start = round(max(n.start, 0.0) * SAMPLE_RATE)
+        if start < samples:
+            seconds = n.duration if n.duration is not None and n.duration > 0 else probe(n.wav).duration
+            out.append(_Line(wav=n.wav, start=start, reach=start + math.ceil((seconds + _REACH_MARGIN) * SAMPLE_RATE)))
+    return sorted(out, key=lambda line: line.start)
+
+
+def _windows(lines: Sequence[_Line]) -> list[list[_Line]]:
+    """Lines grouped so that no line sounds past the start of the next group: most groups are one line."""
+    groups: list[list[_Line]] = []
+    reach = -1
+    for line in lines:
+        if groups and line.start < reach:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+        reach = max(reach, line.reach)
+    return groups
+
+
 def _voice_bus(narration: Sequence[NarrationPlacement], samples: int) -> Bus:
-    """Inputs and filters that put every line at its sample and sum them (no scaling), or None if silent."""
-    lines = [n for n in narration if round(max(n.start, 0.0) * SAMPLE_RATE) < samples]
+    """Every line at its sample, summed (no scaling), as a concat of windows, or None if silent.
+
+    Window k runs from its first line's start (0 for the first) to the next window's start, so the bus costs
+    the film's length once plus each line's own length: a line is delayed only within its window, and lines
+    are mixed (`amix`) only where they overlap. `adelay` of every line from 0 cost lines x film instead.
+    """
+    groups = _windows(_lines(narration, samples))
+    if not groups:
+        return [], [], None
+    bounds = [0, *(group[0].start for group in groups[1:]), samples]
     inputs: list[str] = []
     parts: list[str] = []
-    for index, line in enumerate(lines):
-        delay = round(max(line.start, 0.0) * SAMPLE_RATE)
-        inputs += ["-i", str(line.wav)]
-        parts.append(f"[{index}:a:0]{_BUS_FORMAT},adelay=delays={delay}S:all=1[n{index}]")
-    if not lines:
-        return inputs, parts, None
-    labels = "".join(f"[n{i}]" for i in range(len(lines)))
-    summed = f"amix=inputs={len(lines)}:duration=longest:normalize=0," if len(lines) > 1 else ""
-    parts.append(f"{labels}{summed}apad=whole_len={samples},atrim=end_sample={samples}[voice]")
+    for k, group in enumerate(groups):
+        chains = []
+        for line in group:
+            index = len(inputs) // 2
+            inputs += ["-i", str(line.wav)]
+            delay = line.start - bounds[k]
+            chains.append(f"[{index}:a:0]{_BUS_FORMAT}" + (f",adelay=delays={delay}S:all=1" if delay else ""))
+        if len(group) > 1:   # overlapping lines: summed over their window only
+            parts += [f"{chain}[n{k}_{i}]" for i, chain in enumerate(chains)]
+            chains = [f"{''.join(f'[n{k}_{i}]' for i in range(len(group)))}"
+                      f"amix=inputs={len(group)}:duration=longest:normalize=0"]
+        width = bounds[k + 1] - bounds[k]
+        out = "[voice]" if len(groups) == 1 else f"[w{k}]"
+        parts.append(f"{chains[0]},apad=whole_len={width},atrim=end_sample={width}{out}")
+    if len(groups) > 1:
+        parts.append(f"{''.join(f'[w{k}]' for k in range(len(groups)))}concat=n={len(groups)}:v=0:a=1[voice]")
     return inputs, parts, "[voice]"
 
 
@@ -144,14 +193,29 @@ def _buses(
     return inputs + more_inputs, parts + more_parts, voice, bed
 
 
-def _bus_levels(inputs: list[str], parts: list[str], labels: dict[str, str]) -> dict[str, float]:
+_INLINE_GRAPH_CHARS = 64_000   # well inside any ARG_MAX
+
+
+def _graph(parts: Sequence[str], tmp: Path, name: str) -> list[str]:
+    """The graph on the command line, or from a file (`-/filter_complex`, ffmpeg 7+) when a film's many lines
+    would make it too long for one: the bundled ffmpeg reads either, and an older system ffmpeg set through
+    IMAGEIO_FFMPEG_EXE still mixes every film of a usual length."""
+    joined = ";".join(parts)
+    if len(joined) <= _INLINE_GRAPH_CHARS:
+        return ["-filter_complex", joined]
+    script = tmp / f"{name}.graph"
+    script.write_text(";\n".join(parts) + "\n", "utf-8")
+    return ["-/filter_complex", str(script)]
+
+
+def _bus_levels(inputs: list[str], parts: list[str], labels: dict[str, str], tmp: Path) -> dict[str, float]:
     """Integrated loudness of each named bus, in one decode of every input."""
     graph = list(parts)
     outputs: list[str] = []
     for name, label in labels.items():
         graph.append(f"{label}ebur128@{name}=framelog=quiet[m{name}]")
         outputs += ["-map", f"[m{name}]", "-f", "null", "-"]
-    log = _ffmpeg_log([*inputs, "-filter_complex", ";".join(graph), *outputs])
+    log = _ffmpeg_log([*inputs, *_graph(graph, tmp, "levels"), *outputs])
     return {name: _summary(_block(log, name)).integrated for name in labels}
 
 
@@ -230,13 +294,13 @@ def mix_audio(
                     "-af", f"atrim=end_sample={samples}", *codec, str(out)])
         return
     labels = {name: label for name, label in (("voice", voice), ("music", bed)) if label is not None}
-    levels = _bus_levels(inputs, parts, labels)
-    voice_target = loudness if voice is not None else loudness - music_db
-    gains = (_gain(levels.get("voice", _SILENT), voice_target),
-             _gain(levels.get("music", _SILENT), voice_target + music_db))
-    with tempfile.TemporaryDirectory(prefix=".mix-", dir=out.parent) as tmp:
-        mixed = Path(tmp) / "mix.wav"
+    with tempfile.TemporaryDirectory(prefix=".mix-", dir=out.parent) as work:
+        tmp = Path(work)
+        levels = _bus_levels(inputs, parts, labels, tmp)
+        voice_target = loudness if voice is not None else loudness - music_db
+        gains = (_gain(levels.get("voice", _SILENT), voice_target),
+                 _gain(levels.get("music", _SILENT), voice_target + music_db))
+        mixed = tmp / "mix.wav"
         graph = [*parts, *_mix_graph(voice, bed, gains, duck_db), "[mixed]ebur128@mix=peak=true:framelog=quiet[tofile]"]
-        log = _ffmpeg_log([*inputs, "-filter_complex", ";".join(graph), "-map", "[tofile]",
-                           "-c:a", "pcm_f32le", str(mixed)])
+        log = _ffmpeg_log([*inputs, *_graph(graph, tmp, "mix"), "-map", "[tofile]", "-c:a", "pcm_f32le", str(mixed)])
         _normalise(mixed, _summary(_block(log, "mix")), samples, out, loudness, true_peak)

@@ -51,7 +51,9 @@ async def picture(spec: PictureSpec, deps: Mapping[str, JobOutcome], out: Path, 
 
 
 def placements(spec: MixSpec, deps: Mapping[str, JobOutcome]) -> list[NarrationPlacement]:
-    return [NarrationPlacement(wav=Path(deps[job].path or ""), start=start) for job, start in spec.lines]
+    """Each line with the duration its job recorded, so the mix windows its lines without probing them again."""
+    return [NarrationPlacement(wav=Path(deps[job].path or ""), start=start, duration=deps[job].duration or None)
+            for job, start in spec.lines]
 
 
 async def mix(spec: MixSpec, deps: Mapping[str, JobOutcome], out: Path) -> None:
