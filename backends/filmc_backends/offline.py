@@ -103,7 +103,7 @@ class SynthBackend:
     """A temp score from the cues: electronic pulses and pads through to orchestral-like strings."""
 
     name = "synth"
-    version = "1"
+    version = "2"  # 2: sustained voices at half rate, arpeggio echo replayed: the same score, other bytes
     capabilities = Capabilities(layer="music")
 
     def __init__(self, config: BackendConfig, setup: Setup) -> None:
