@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-from tests.fakes.loopback import send_json, serve
+from tests.fakes.loopback import send_bytes, send_json, serve
 
 RATE = 44100
 PER_CHAR = 0.06
@@ -121,13 +121,7 @@ class FakeElevenLabs:
             item = next((i for i in items if i["history_item_id"] == audio.group(1)), None)
             if item is None:
                 return send_json(h, 404, {"detail": {"status": "not_found"}})
-            data = _wav(item["_audio"])
-            h.send_response(200)
-            h.send_header("Content-Type", "audio/wav")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-            return None
+            return send_bytes(h, _wav(item["_audio"]), "audio/wav")
         if url.path != "/v1/history":
             return send_json(h, 404, {"detail": {"status": "not_found"}})
         query = parse_qs(url.query)
@@ -153,12 +147,7 @@ class FakeElevenLabs:
             self.scores.append(body)
         if fault == 500:
             return send_json(h, 500, {"detail": {"status": "internal_error"}})
-        h.send_response(200)
-        h.send_header("Content-Type", "application/octet-stream")
-        h.send_header("Content-Length", str(len(pcm)))
-        h.end_headers()
-        h.wfile.write(pcm)
-        return None
+        return send_bytes(h, pcm, "application/octet-stream")
 
 
 def _wav(pcm: bytes) -> bytes:

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from filmc.assemble.media import ffmpeg_exe
-from tests.fakes.loopback import DropAfterCreating, FailAfterCreating, Refuse, send_json, serve
+from tests.fakes.loopback import DropAfterCreating, FailAfterCreating, Refuse, send_bytes, send_json, serve
 
 Json = dict[str, Any]
 MODELS = ("gemini-omni-1.2-flash", "gemini-omni-1.1-flash", "gemini-omni-flash-preview")
@@ -218,13 +218,7 @@ class FakeGemini:
         with self._lock:
             cut = self.cut_downloads > 0
             self.cut_downloads -= int(cut)
-        h.send_response(200)
-        h.send_header("Content-Type", "video/mp4")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data[: len(data) // 2] if cut else data)
-        if cut:
-            h.close_connection = True
+        send_bytes(h, data, "video/mp4", cut=cut)
 
     def clip(self, resolution: str, ratio: str, seconds: int) -> Path:
         width, height = SIZES[resolution]

@@ -134,3 +134,15 @@ def send_json(h: BaseHTTPRequestHandler, status: int, body: dict[str, Any],
 
 def _not_found(h: BaseHTTPRequestHandler) -> None:
     send_json(h, 404, {"error": "not found"})
+
+
+def send_bytes(h: BaseHTTPRequestHandler, data: bytes, content_type: str, *, cut: bool = False) -> None:
+    """A 200 with a body, its full length declared; `cut` sends half and drops the connection, as a download
+    cut off mid-way does."""
+    h.send_response(200)
+    h.send_header("Content-Type", content_type)
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data[: len(data) // 2] if cut else data)
+    if cut:
+        h.close_connection = True

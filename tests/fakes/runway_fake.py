@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from filmc.assemble.media import ffmpeg_exe
-from tests.fakes.loopback import DropAfterCreating, FailAfterCreating, Refuse, send_json, serve
+from tests.fakes.loopback import DropAfterCreating, FailAfterCreating, Refuse, send_bytes, send_json, serve
 
 Json = dict[str, Any]
 
@@ -132,13 +132,7 @@ class FakeRunway:
         with self._lock:
             cut = self.cut_downloads > 0
             self.cut_downloads -= int(cut)
-        h.send_response(200)
-        h.send_header("Content-Type", "video/mp4")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data[: len(data) // 2] if cut else data)
-        if cut:
-            h.close_connection = True
+        send_bytes(h, data, "video/mp4", cut=cut)
 
     def clip(self, ratio: str, seconds: int) -> Path:
         width, height = ratio.split(":")

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from filmc.assemble.media import ffmpeg_exe
-from tests.fakes.loopback import send_json, serve
+from tests.fakes.loopback import send_bytes, send_json, serve
 
 
 @dataclass
@@ -80,13 +80,7 @@ class FakeVideos:
         if video is None:
             return send_json(h, 404, {"error": {"message": "no such video", "type": "invalid_request_error"}})
         if len(parts) == 2 and parts[1] == "content":
-            data = self.clip(video["size"], int(video["seconds"])).read_bytes()
-            h.send_response(200)
-            h.send_header("Content-Type", "video/mp4")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-            return None
+            return send_bytes(h, self.clip(video["size"], int(video["seconds"])).read_bytes(), "video/mp4")
         video["polls"] += 1
         if video["polls"] >= self.polls_to_finish:
             failed = any(p in video["prompt"] for p in self.fail_prompts)
