@@ -28,9 +28,8 @@ pytestmark = pytest.mark.slow
 
 KEYS = {"ANTHROPIC_API_KEY": "sk-ant-e2e-5c1d9a7b3f-secret", "GEMINI_API_KEY": "AIza-e2e-8f2b6d4c1a9e-secret",
         "ELEVENLABS_API_KEY": "el-e2e-3e7a1c5b9d-secret"}
-PROFILE = """
-[profile.final]
-voices = { narrator = "voice-it-1" }
+# The `final` profile against the fakes: the film's voice mapped, and pacing fast enough for a test.
+FAST_PACING = """
 [profile.final.video.pacing]
 first_poll = 0.05
 create_backoff = 0.05
@@ -39,6 +38,8 @@ create_backoff = 0.05
 [profile.final.music.pacing]
 create_backoff = 0.05
 """
+PROFILE = '\n[profile.final]\nvoices = { narrator = "voice-it-1" }' + FAST_PACING
+URI_DELIVERY = '[profile.final.video.options]\ndelivery = "uri"\n'   # clips as files: a download of their own
 LINES = ("Hello", "Something", "Warm at last")   # how each of hello.film's lines begins
 
 

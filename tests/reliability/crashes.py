@@ -30,24 +30,12 @@ from tests.conftest import FILMS
 from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text
 from tests.fakes.elevenlabs_fake import FakeElevenLabs
 from tests.fakes.gemini_fake import FakeGemini, prompt_of
-from tests.filmc_backends.test_final_render import KEYS, Services, answer
+from tests.filmc_backends.test_final_render import KEYS, PROFILE, URI_DELIVERY, Services, answer
 
 ASSEMBLY = ("picture", "mix", "mux")
 OUTPUTS = (".mp4", ".srt", ".vtt")   # compared byte for byte with the uninterrupted render's
 # The `final` profile against the fakes: fast pacing, clips delivered as files (so a download is its own stage).
-FINAL_PROFILE = """
-[profile.final]
-voices = { narrator = "voice-it-1" }
-[profile.final.video.options]
-delivery = "uri"
-[profile.final.video.pacing]
-first_poll = 0.05
-create_backoff = 0.05
-[profile.final.voice.pacing]
-create_backoff = 0.05
-[profile.final.music.pacing]
-create_backoff = 0.05
-"""
+FINAL_PROFILE = PROFILE + URI_DELIVERY
 
 
 @dataclass(frozen=True)

@@ -22,24 +22,11 @@ from tests.fakes.anthropic_fake import FakeAnthropic
 from tests.fakes.elevenlabs_fake import FakeElevenLabs
 from tests.fakes.gemini_fake import FakeGemini, prompt_of
 from tests.fakes.loopback import Faults
-from tests.filmc_backends.test_final_render import KEYS, Services, answer
+from tests.filmc_backends.test_final_render import KEYS, URI_DELIVERY, Services, answer
+from tests.filmc_backends.test_final_render import PROFILE as FINAL
 
 SHOTS = 10
-PROFILE = """
-[profile.final]
-voices = { narrator = "voice-it-1" }
-[profile.final.video]
-concurrency = 4
-[profile.final.video.options]
-delivery = "uri"
-[profile.final.video.pacing]
-first_poll = 0.05
-create_backoff = 0.05
-[profile.final.voice.pacing]
-create_backoff = 0.05
-[profile.final.music.pacing]
-create_backoff = 0.05
-"""
+PROFILE = FINAL + URI_DELIVERY + "[profile.final.video]\nconcurrency = 4\n"
 
 
 def ten_shot_film() -> str:
