@@ -254,6 +254,54 @@ def run_moviepy(manifest: dict[str, Any], work: Path) -> Run:
     return timed([sys.executable, str(MOVIEPY_SCRIPT), str(spec), str(work / "moviepy.mp4")])
 
 
+# --- 7. the final profile's assembly -------------------------------------------------------------------------
+
+# filmc's picture pass over given clips (conform, 17^3 OKLab LUT grade, cuts and transitions, encode), in a child
+# process so its CPU is measured like every other run here
+ASSEMBLE_SCRIPT = """\
+import json, sys
+from pathlib import Path
+from filmc.assemble.video import Format, PictureSegment, Transition, render_picture
+spec = json.loads(Path(sys.argv[1]).read_text())
+segments = [PictureSegment(source=Path(s["source"]), frames=s["frames"], grade=tuple(s["grade"]), grade_method="lut",
+                           transition_in=Transition(**s["transition"]) if s["transition"] else None)
+            for s in spec["segments"]]
+render_picture(segments, Format(**spec["format"]), Path(sys.argv[2]), workdir=Path(sys.argv[3]))
+"""
+
+
+def final_assembly(manifest: dict[str, Any], work: Path, size: tuple[int, int]) -> tuple[Run, Run]:
+    """Entropy's timeline over generated-like clips at `size` (testsrc2, made beforehand and not counted): filmc's
+    picture pass against a plain decode of the same clips and an encode with the same settings, at the film's size."""
+    fmt, _ = picture_format(manifest)
+    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    folder = work / f"clips-{size[0]}x{size[1]}"
+    folder.mkdir(exist_ok=True)
+    segments, listing = [], []
+    for n, seg in enumerate(asset(manifest, "picture")["parameters"]["segments"]):
+        length = seg["frames"] + seg["handle_frames"]
+        clip = folder / f"clip{n}.mp4"
+        if not clip.exists():
+            subprocess.run([*base, "-f", "lavfi", "-i", f"testsrc2=s={size[0]}x{size[1]}:r={fmt.rate}",
+                            "-frames:v", str(length), "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20",
+                            "-pix_fmt", "yuv420p", str(clip)], check=True)
+        transition = seg["transition_in"]
+        segments.append({"source": str(clip), "frames": seg["frames"], "grade": seg["grade"] or ["#808080"],
+                         "transition": {"kind": transition["kind"], "frames": transition["frames"]}
+                         if transition and transition["kind"] != "cut" else None})
+        listing.append(f"file '{clip}'\n")
+    spec = work / f"assembly-{size[0]}.json"
+    spec.write_text(json.dumps({"segments": segments, "format": {"width": fmt.width, "height": fmt.height,
+                                                                  "fps_num": fmt.fps_num, "fps_den": fmt.fps_den}}))
+    (work / f"assembly-{size[0]}.txt").write_text("".join(listing))
+    (work / "assembly-work").mkdir(exist_ok=True)
+    filmc_run = timed([sys.executable, "-c", ASSEMBLE_SCRIPT, str(spec), str(work / f"assembled-{size[0]}.mp4"),
+                       str(work / "assembly-work")])
+    plain = timed([*base, "-f", "concat", "-safe", "0", "-i", str(work / f"assembly-{size[0]}.txt"),
+                   "-vf", f"scale={fmt.width}:{fmt.height}", *x264_args(fmt), str(work / f"plain-{size[0]}.mp4")])
+    return filmc_run, plain
+
+
 def assembly_only(film: Path) -> Render:
     """filmc re-assembling from the same cached clips, voices and music: picture, mix and mux forced."""
     return render(film, "--force", "picture", "--force", "mix", "--force", "mux")
@@ -298,6 +346,7 @@ def longer_film(text: str, times: int) -> str:
             copy = re.sub(r'( tone "[^"]*)"', rf'\1{suffix}"', copy)
         copies.append(copy)
     head = re.sub(r"^  duration .*\n", "", head, flags=re.MULTILINE)
+    head = re.sub(r"^  expect duration .*\n", "", head, flags=re.MULTILINE)   # Entropy's own length, not this one's
     scene_seconds = sum(int(s) for s in re.findall(r'^  scene "[^"]*" (\d+)s', scenes, flags=re.MULTILINE))
     total_old = 120
     total_new = total_old + scene_seconds * (times - 1)
@@ -362,7 +411,7 @@ def main() -> None:
     print(f"filmc's picture re-encoded:   wall {same.wall:7.1f} s   cpu {same.cpu:7.1f} s"
           "   (same pixels: decode+encode)")
     picture_seconds = float(asset(cold.manifest, "picture")["seconds"])
-    print(f"filmc's picture job:          wall {picture_seconds:7.1f} s   (decode clips + grade + xfade + encode)")
+    print(f"filmc's picture job:          wall {picture_seconds:7.1f} s   (draw or decode, grade, blend, encode)")
     ratio_line("ratio (cpu) cold / testsrc2 floor:", cold.run.cpu / synthetic.cpu, "<= 1.2x (issue 12)")
     ratio_line("ratio cold / testsrc2 floor:", cold.run.wall / synthetic.wall, "informative")
     ratio_line("ratio cold / re-encode floor:", cold.run.wall / same.wall, "informative")
@@ -371,11 +420,15 @@ def main() -> None:
     # 3. MoviePy
     if not args.quick:
         version = ensure_moviepy()
-        mp = run_moviepy(cold.manifest, root)
+        # the animatic is drawn inside filmc's picture pass: MoviePy gets clip files from a --keep-clips render,
+        # made beforehand and not counted (filmc's cold render draws them within its own CPU)
+        kept = render(project(root, "entropy-kept", text), "--keep-clips")
+        mp = run_moviepy(kept.manifest, root)
         forced = assembly_only(film)
-        section(f"3. MoviePy {version} on the same cached clips, voices and music")
+        section(f"3. MoviePy {version} on the same clips, voices and music")
         print("   (cuts + CrossFadeIn for every transition, ColorClip+TextClip cards, CompositeAudioClip;"
-              " no grade, ducking or loudness: it does less work than filmc)")
+              " no grade, ducking or loudness: it does less work than filmc; its clips were drawn for it by"
+              " filmc --keep-clips and are not counted)")
         print(f"moviepy write_videofile:      wall {mp.wall:7.1f} s   cpu {mp.cpu:7.1f} s")
         print(f"filmc assembly only:          wall {forced.run.wall:7.1f} s   cpu {forced.run.cpu:7.1f} s"
               f"   (--force picture,mix,mux; made: {', '.join(forced.made)})")
@@ -429,6 +482,17 @@ def main() -> None:
         ratio_line("ratio wall long/short:", long.run.wall / cold.run.wall,
                    f"~{long_frames / frames:.1f} (linear)")
         ratio_line("ratio (cpu) long/short:", long.run.cpu / cold.run.cpu, f"~{long_frames / frames:.1f} (linear)")
+    # 7. the final profile's assembly: generated clips at 720p and 1080p into Entropy's timeline, graded by the LUT
+    section("7. the final profile's assembly: Entropy's timeline over 1280x720 and 1920x1080 clips")
+    print("   (filmc: conform, 17^3 OKLab LUT grade, cuts and transitions, encode; plain: decode the same clips,"
+          " scale to the film's frame, encode with the same settings)")
+    for size in ((1280, 720), (1920, 1080)):
+        made, plain = final_assembly(cold.manifest, root, size)
+        label = f"{size[0]}x{size[1]}"
+        print(f"filmc picture pass {label:>9}: wall {made.wall:7.1f} s   cpu {made.cpu:7.1f} s")
+        print(f"plain decode+encode {label:>8}: wall {plain.wall:7.1f} s   cpu {plain.cpu:7.1f} s")
+        ratio_line(f"ratio (cpu) assembly / plain {label}:", made.cpu / plain.cpu, "<= 1.3x (issue 12)")
+
     print(f"\nload average at the end: {load()}")
     if args.keep:
         print(f"kept: {root}")

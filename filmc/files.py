@@ -132,6 +132,18 @@ def remove_stale_parts(folder: Path, now: float | None = None) -> int:
     return removed
 
 
+def user_cache(name: str) -> Path | None:
+    """A folder of this user's filmc cache (`$XDG_CACHE_HOME/filmc`, else `~/.cache/filmc`) for what only saves
+    time between runs (the analysed grammar, compiled templates); None where it can't be made, and the caller
+    works without it."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "filmc" / name
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except (OSError, RuntimeError):   # RuntimeError: no home folder to be found
+        return None
+    return folder
+
+
 def file_digest(path: Path) -> str:
     """sha256 of a file, streamed: keys of user clips follow their bytes, not their names."""
     h = hashlib.sha256()

@@ -1,8 +1,10 @@
-"""The animatic generator: a shot's palette in motion, its camera move and its text, all made by ffmpeg.
+"""The animatic generator: a shot's palette, its camera move and its text, all drawn by ffmpeg.
 
-One ffmpeg run per clip: a slowly turning `gradients` world with a faint grid, viewed through a
-`perspective` window that the camera move animates per frame (sub-pixel, so slow moves don't
-judder), then `drawtext` from UTF-8 files so any character renders literally, then x264.
+The world is a diagonal `gradients` frame with a faint grid, drawn once and held; the camera is a
+`perspective` window animated per frame (sub-pixel, so slow moves don't judder); the words are
+`drawtext` from UTF-8 files, so any character renders literally. `animatic_drawing` is the whole
+picture as ffmpeg filter chains with no input: the assembler draws it in place inside the picture pass, at the
+film's size, and `render_animatic` encodes it to a clip only when someone wants the clip itself.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import re
 import tempfile
 import textwrap
 import unicodedata
-from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from filmc.assemble.cards import font_path
+from filmc.assemble.drawing import Drawing
 from filmc.assemble.media import filter_spec, run_ffmpeg
 from filmc.model import Model
 from filmc.vocabulary import CAMERA_MOVES
@@ -26,7 +29,6 @@ HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
 
 BASE_ZOOM = 1.2  # the window is 1/1.2 of the world, leaving ~8% each side for pans and shake
 _MARGIN = 0.9 * (1 - 1 / BASE_ZOOM) / 2
-_DRIFT_RAD_PER_S = 0.06  # the gradient's own slow turn, so even `static` reads as moving image
 _MAX_GRADIENT_COLOURS = 8  # what ffmpeg's `gradients` source accepts
 _CAPTION_MAX_LINES = 6
 _X264 = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p")
@@ -72,7 +74,7 @@ def _sweep(start: float, end: float, var: str = "P") -> str:
 
 _M = _MARGIN
 CAMERA_PATHS: dict[str, CameraPath] = {
-    "static": CameraPath(),
+    "static": CameraPath(zoom=_sweep(1, 1.02, "L")),  # a held frame that still breathes: it reads as picture
     "slow-push-in": CameraPath(zoom=_sweep(1, 1.15)),
     "push-in": CameraPath(zoom=_sweep(1, 1.35)),
     "zoom-in": CameraPath(zoom=_sweep(1, 1.5, "L")),  # a lens zoom: constant rate, no ease
@@ -143,12 +145,17 @@ def _gradient_colours(colors: tuple[str, ...]) -> list[str]:
 
 
 def _world_size(clip: AnimaticClip) -> tuple[int, int]:
-    """Half the frame, even: the world is smooth, so it is made and moved at a quarter of the pixels."""
-    return max(2, round(clip.width / 4) * 2), max(2, round(clip.height / 4) * 2)
+    """A quarter of the frame each side, even: the world is smooth, so the camera moves over a sixteenth of the
+    pixels (the perspective window is most of the drawing's cost); the words are drawn at full size."""
+    return max(2, round(clip.width / 8) * 2), max(2, round(clip.height / 8) * 2)
 
 
 def _world(clip: AnimaticClip) -> list[str]:
-    """The scene the camera looks at: a turning diagonal gradient and a faint grid that moves with it."""
+    """The scene the camera looks at, one frame: a diagonal gradient and a faint grid with a centre cross.
+
+    Drawn once and held (see `_hold`): the camera's window moves over it every frame, so the world
+    costs one frame, not one per frame (a turning gradient cost as much as the encode).
+    """
     w, h = _world_size(clip)
     stops = _gradient_colours(clip.colors)
     gradient = filter_spec(
@@ -161,18 +168,24 @@ def _world(clip: AnimaticClip) -> list[str]:
         y0=0,
         x1=w - 1,
         y1=h - 1,
-        speed=f"{_DRIFT_RAD_PER_S * clip.fps_den / clip.fps_num:.6f}",
+        speed=0,
         seed=0,
     )
     cell, arm = max(4, min(w, h) // 6), max(2, min(w, h) // 24)
     return [
         gradient,
+        "trim=end_frame=1",
         filter_spec("drawgrid", w=cell, h=cell, x=(w // 2) % cell, y=(h // 2) % cell, t=1, c="white@0.12"),
         filter_spec("drawbox", x=w // 2 - arm, y=h // 2, w=2 * arm, h=1, c="white@0.3", t="fill"),
         filter_spec("drawbox", x=w // 2, y=h // 2 - arm, w=1, h=2 * arm, c="white@0.3", t="fill"),
         filter_spec("scale", out_color_matrix="bt709", out_range="tv"),
         "format=yuv420p",
     ]
+
+
+def _hold(clip: AnimaticClip) -> list[str]:
+    """The world's one frame, repeated for ever at the clip's rate: whoever reads it cuts it to length."""
+    return [filter_spec("loop", loop=-1, size=1, start=0), f"setpts=N*{clip.fps_den}/({clip.fps_num}*TB)"]
 
 
 def _camera(clip: AnimaticClip) -> str:
@@ -241,10 +254,13 @@ def _layout(clip: AnimaticClip) -> list[TextBlock]:
 
 
 def _drawtext(block: TextBlock, textfile: Path, fontfile: Path) -> str:
-    """Text from a file with expansion off: quotes, `%`, `:` and backslashes reach the screen as typed."""
+    """Text from a file with expansion off: quotes, `%`, `:` and backslashes reach the screen as typed.
+
+    Boxed text needs no shadow to be legible: a shadow draws every glyph twice, every frame."""
     shadow = max(1, block.size // 16)
     extra: dict[str, object] = (
-        {"box": 1, "boxcolor": "black@0.35", "boxborderw": max(2, block.size // 3)} if block.box else {}
+        {"box": 1, "boxcolor": "black@0.35", "boxborderw": max(2, block.size // 3)} if block.box
+        else {"shadowcolor": "black@0.45", "shadowx": shadow, "shadowy": shadow}
     )
     return filter_spec(
         "drawtext",
@@ -253,9 +269,6 @@ def _drawtext(block: TextBlock, textfile: Path, fontfile: Path) -> str:
         expansion="none",
         fontsize=block.size,
         fontcolor="white",
-        shadowcolor="black@0.45",
-        shadowx=shadow,
-        shadowy=shadow,
         line_spacing=block.size // 5,
         x=block.x,
         y=block.y,
@@ -271,27 +284,34 @@ def _encode_args(clip: AnimaticClip, threads: int, preset: str) -> list[str]:
     return [*counts, *x264, *_BT709, "-an", "-movflags", "+faststart", "-f", "mp4"]
 
 
+def animatic_drawing(clip: AnimaticClip, textdir: Path) -> Drawing:
+    """The clip as a still world and the motion over it: endless yuv420p BT.709 frames at the clip's size.
+
+    Its text files are written into `textdir`, which must outlive the ffmpeg run that reads the chain.
+    An unknown camera move fails here, before any file is written.
+    """
+    camera = _camera(clip)
+    motion = [*_hold(clip), camera, filter_spec("scale", w=clip.width, h=clip.height, flags="bilinear")]
+    textdir.mkdir(parents=True, exist_ok=True)
+    for i, block in enumerate(_layout(clip)):
+        textfile = textdir / f"text{i}.txt"
+        textfile.write_text(block.text, encoding="utf-8")
+        font = font_path("SourceSansPro-Semibold.ttf" if block.semibold else "SourceSansPro-Regular.ttf")
+        motion.append(_drawtext(block, textfile, font))
+    return Drawing(world=",".join(_world(clip)), motion=",".join([*motion, "setsar=1"]))
+
+
 def render_animatic(clip: AnimaticClip, out: Path, *, workdir: Path, threads: int = 2,
                     preset: str = "veryfast") -> None:
     """Render `clip` to an H.264 MP4 at `out` with exactly `clip.frames` frames; raises MediaError.
 
     `workdir` holds the text files for the length of the run; `threads` bounds ffmpeg's filter and
-    encoder threads, since the executor runs several clips at once. `preset` is x264's: an
-    intermediate that the assembler re-encodes anyway can be `ultrafast`.
+    encoder threads, since the executor runs several clips at once.
     """
-    camera = _camera(clip)  # an unknown move fails here, before any file is written
-    fonts = files("font_source_sans_pro") / "files"
+    _camera(clip)  # an unknown move fails before any folder is made
     workdir.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(dir=workdir, prefix="animatic-") as tmp,
-        as_file(fonts / "SourceSansPro-Regular.ttf") as regular,
-        as_file(fonts / "SourceSansPro-Semibold.ttf") as semibold,
-    ):
-        chain = [*_world(clip), camera, filter_spec("scale", w=clip.width, h=clip.height, flags="bilinear")]
-        for i, block in enumerate(_layout(clip)):
-            textfile = Path(tmp) / f"text{i}.txt"
-            textfile.write_text(block.text, encoding="utf-8")
-            chain.append(_drawtext(block, textfile, semibold if block.semibold else regular))
-        graph = ",".join([*chain, "setsar=1"])
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="animatic-") as tmp:
+        drawing = animatic_drawing(clip, Path(tmp))
+        graph = f"{drawing.world},{drawing.motion}"
         encode = _encode_args(clip, threads, preset)
         run_ffmpeg(["-filter_threads", str(threads), "-filter_complex", graph, *encode, str(out)])

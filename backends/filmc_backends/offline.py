@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from filmc.assemble.drawing import Drawing
 from filmc.backend.protocol import (
     BackendConfig,
     BackendError,
@@ -22,35 +24,41 @@ from filmc.backend.protocol import (
 )
 from filmc.files import file_digest
 from filmc.syntax.ir import BREATH_SECONDS, Breath, Spoken
-from filmc_backends import espeak_engine as espeak
-from filmc_backends.animatic_engine import AnimaticClip, render_animatic
-from filmc_backends.espeak_engine import synthesize
-from filmc_backends.synth_engine import ScoreSection, render_score
+from filmc_backends.animatic_engine import AnimaticClip, animatic_drawing, render_animatic
+
+if TYPE_CHECKING:
+    from filmc_backends import espeak_engine as espeak
+
+# The voice and score engines (numpy, libespeak-ng) load when a line or a score is made, not when a plan is:
+# a render with nothing to make only asks these classes their names and capabilities (numpy alone is 40 ms).
 
 
 class AnimaticBackend:
-    """A procedural previz clip per shot: palette in motion, the camera move, the shot's words on screen."""
+    """A procedural previz clip per shot: palette, the camera move, the shot's words on screen.
+
+    The picture pass draws it in place (`source_graph`) at the film's size; `render` makes the clip file
+    only for `--keep-clips`, drawn by the same graph, so a kept clip shows what the film shows.
+    """
 
     name = "animatic"
-    version = "2"  # 2: drawn at `scale` of the frame, encoded ultrafast (the picture job re-encodes it)
-    capabilities = Capabilities(layer="video", draws_text=True)
+    version = "3"  # 3: a held world under the moving camera, drawn by the picture pass at the film's size
+    capabilities = Capabilities(layer="video", draws_text=True, drawn=True)
 
     def __init__(self, config: BackendConfig, setup: Setup) -> None:
         self.threads = int(config.options.get("threads", 1))
-        # Previz drawn at half size costs a quarter; the assembler scales it to the frame.
-        self.scale = float(config.options.get("scale", 0.5))
-        self.preset = str(config.options.get("preset", "ultrafast"))
+        self.preset = str(config.options.get("preset", "veryfast"))
 
-    def size(self, width: int, height: int) -> tuple[int, int]:
-        even = [max(2, round(v * self.scale / 2) * 2) for v in (width, height)]
-        return even[0], even[1]
+    @staticmethod
+    def clip(request: VideoRequest, width: int, height: int) -> AnimaticClip:
+        return AnimaticClip(width=width, height=height, fps_num=request.fps_num, fps_den=request.fps_den,
+                            frames=request.frames, colors=request.colors or ("#303030",), camera=request.camera,
+                            heading=request.heading, caption=request.caption, label=request.label)
+
+    def drawing(self, request: VideoRequest, width: int, height: int, textdir: Path) -> Drawing:
+        return animatic_drawing(self.clip(request, width, height), textdir)
 
     async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
-        width, height = self.size(request.width, request.height)
-        clip = AnimaticClip(width=width, height=height, fps_num=request.fps_num,
-                            fps_den=request.fps_den, frames=request.frames, colors=request.colors or ("#303030",),
-                            camera=request.camera, heading=request.heading, caption=request.caption,
-                            label=request.label)
+        clip = self.clip(request, request.width, request.height)
         await asyncio.to_thread(render_animatic, clip, out, workdir=ctx.workdir, threads=self.threads,
                                 preset=self.preset)
 
@@ -83,6 +91,8 @@ class EspeakBackend:
         return self.pitch
 
     async def render(self, request: VoiceRequest, out: Path, ctx: RenderContext) -> VoiceResult:
+        from filmc_backends import espeak_engine as espeak
+
         parts: list[espeak.Spoken | espeak.Pause] = []
         for part in request.parts:
             if isinstance(part, Spoken):
@@ -92,7 +102,7 @@ class EspeakBackend:
                 seconds = BREATH_SECONDS if isinstance(part, Breath) else part.seconds
                 parts.append(espeak.Pause(seconds=float(seconds)))
         try:
-            result = await asyncio.to_thread(synthesize, parts, request.language, out, pace=request.pace,
+            result = await asyncio.to_thread(espeak.synthesize, parts, request.language, out, pace=request.pace,
                                              pitch=self.pitch_for(request.tone), voice_variant=self.variant)
         except ValueError as err:
             raise BackendError(str(err)) from None
@@ -110,6 +120,8 @@ class SynthBackend:
         self.sample_rate = int(config.options.get("sample_rate", 48000))
 
     async def render(self, request: MusicRequest, out: Path, ctx: RenderContext) -> None:
+        from filmc_backends.synth_engine import ScoreSection, render_score
+
         sections = [ScoreSection(start=s.start, end=s.end, description=s.description, instruments=s.instruments,
                                  intensity=s.intensity) for s in request.sections]
         await asyncio.to_thread(render_score, sections, request.duration, out, sample_rate=self.sample_rate,

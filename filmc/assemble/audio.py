@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from filmc.assemble.media import MediaError, ffmpeg_exe, filter_spec, probe, run_ffmpeg, run_process
+from filmc.assemble.media import MediaError, ffmpeg_log, filter_spec, probe, run_ffmpeg
 from filmc.model import Model
 
 SAMPLE_RATE = 48_000
@@ -58,20 +58,6 @@ class Loudness(Model):
     lra: float
 
 
-def _ffmpeg_log(args: Sequence[str]) -> str:
-    """Run ffmpeg at info level and return what it printed, for the filters that report only in the log."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-y", "-loglevel", "info", *args]
-    try:
-        done = run_process(cmd)
-    except OSError as err:
-        raise MediaError(f"cannot run ffmpeg ({cmd[0]}): {err}") from err
-    text = done.stderr.decode("utf-8", "replace")
-    if done.returncode != 0:
-        tail = " | ".join(ln.strip() for ln in text.splitlines()[-6:] if ln.strip())
-        raise MediaError(f"ffmpeg failed with exit status {done.returncode}: {tail}")
-    return text
-
-
 def _number(pattern: str, text: str) -> float:
     match = re.search(pattern + r"\s+(-?inf|-?[\d.]+)", text)
     if not match:
@@ -94,7 +80,7 @@ def _summary(block: str) -> Loudness:
 
 def measure_loudness(path: Path) -> Loudness:
     """Integrated loudness, true peak and range of a file's first audio stream, as EBU R128 defines them."""
-    log = _ffmpeg_log(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=quiet",
+    log = ffmpeg_log(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=quiet",
                        "-f", "null", "-"])
     return _summary(_block(log))
 
@@ -102,7 +88,7 @@ def measure_loudness(path: Path) -> Loudness:
 def measure_window_rms(path: Path, start: float, end: float) -> float:
     """RMS level in dBFS of `start`..`end` seconds, all channels together; for QA of levels and ducking."""
     window = filter_spec("atrim", start=f"{start:.6f}", end=f"{end:.6f}")
-    log = _ffmpeg_log(["-i", str(path), "-map", "0:a:0", "-af", f"{window},volumedetect", "-f", "null", "-"])
+    log = ffmpeg_log(["-i", str(path), "-map", "0:a:0", "-af", f"{window},volumedetect", "-f", "null", "-"])
     return _number(r"mean_volume:", log)
 
 
@@ -215,7 +201,7 @@ def _bus_levels(inputs: list[str], parts: list[str], labels: dict[str, str], tmp
     for name, label in labels.items():
         graph.append(f"{label}ebur128@{name}=framelog=quiet[m{name}]")
         outputs += ["-map", f"[m{name}]", "-f", "null", "-"]
-    log = _ffmpeg_log([*inputs, *_graph(graph, tmp, "levels"), *outputs])
+    log = ffmpeg_log([*inputs, *_graph(graph, tmp, "levels"), *outputs])
     return {name: _summary(_block(log, name)).integrated for name in labels}
 
 
@@ -251,7 +237,7 @@ def _render(mixed: Path, gain: float, limit_db: float, samples: int, out: Path) 
     """One normalising pass: gain, limiter, exact length, written and measured in the same run."""
     chain = (f"volume={gain:.4f}dB,alimiter=limit={10 ** (limit_db / 20):.5f}:level=false:latency=true,"
              f"apad=whole_len={samples},atrim=end_sample={samples},ebur128@out=peak=true:framelog=quiet")
-    log = _ffmpeg_log(["-i", str(mixed), "-af", chain, "-ar", str(SAMPLE_RATE), *_CODECS[out.suffix.lower()],
+    log = ffmpeg_log(["-i", str(mixed), "-af", chain, "-ar", str(SAMPLE_RATE), *_CODECS[out.suffix.lower()],
                        str(out)])
     return _summary(_block(log, "out"))
 
@@ -302,5 +288,5 @@ def mix_audio(
                  _gain(levels.get("music", _SILENT), voice_target + music_db))
         mixed = tmp / "mix.wav"
         graph = [*parts, *_mix_graph(voice, bed, gains, duck_db), "[mixed]ebur128@mix=peak=true:framelog=quiet[tofile]"]
-        log = _ffmpeg_log([*inputs, *_graph(graph, tmp, "mix"), "-map", "[tofile]", "-c:a", "pcm_f32le", str(mixed)])
+        log = ffmpeg_log([*inputs, *_graph(graph, tmp, "mix"), "-map", "[tofile]", "-c:a", "pcm_f32le", str(mixed)])
         _normalise(mixed, _summary(_block(log, "mix")), samples, out, loudness, true_peak)

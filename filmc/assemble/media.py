@@ -117,6 +117,21 @@ def run_ffmpeg(args: Sequence[str]) -> None:
     _ffmpeg(args)
 
 
+def ffmpeg_log(args: Sequence[str], doing: str = "") -> str:
+    """Run ffmpeg at info level and return what it printed, for the filters that report only in the log
+    (ebur128, volumedetect, silencedetect, blackdetect); `doing` names the work in a failure's message."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-y", "-loglevel", "info", *args]
+    try:
+        done = run_process(cmd)
+    except OSError as err:
+        raise MediaError(f"cannot run ffmpeg ({cmd[0]}): {err}") from err
+    text = done.stderr.decode("utf-8", "replace")
+    if done.returncode != 0:
+        tail = " | ".join(ln.strip() for ln in text.splitlines()[-6:] if ln.strip())
+        raise MediaError(f"ffmpeg failed with exit status {done.returncode}{' ' + doing if doing else ''}: {tail}")
+    return text
+
+
 def escape_filter_value(value: str) -> str:
     """Escape an option value at both filtergraph levels, so `:` `,` `'` `\\` `[` `]` `;` stay literal."""
     level1 = re.sub(r"([\\':])", r"\\\1", value)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
 from filmc.assemble.cards import card_filters
-from filmc.assemble.grade import card_colors, tint_filter, write_lut
+from filmc.assemble.drawing import Drawing
 from filmc.assemble.media import escape_filter_path, filter_spec, run_ffmpeg
 from filmc.model import Model
 from filmc.vocabulary import TRANSITIONS
@@ -69,10 +70,13 @@ class Card(Model):
 
 
 class PictureSegment(Model):
-    """One slot of the timeline, cut point to cut point, filled by a clip or a card."""
+    """One slot of the timeline, cut point to cut point, filled by a clip, a drawing or a card."""
 
     source: Path | None
     card: Card | None = None
+    # a clip drawn at the picture's size (previz, `DrawnVideoBackend`): drawn in place, so its frames are never
+    # encoded, decoded and scaled in between
+    drawn: Drawing | None = None
     frames: int
     transition_in: Transition | None = None
     transition_out: Transition | None = None   # the film's last segment only: it fades out inside its slot
@@ -111,15 +115,33 @@ def x264_args(fmt: Format, encoding: Encoding | None = None) -> list[str]:
     """One encoder setting for every segment and the join, so segments are interchangeable."""
     gop = max(1, round(2 * fmt.fps))
     enc = encoding or Encoding()
-    return ["-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), "-profile:v", "high",
+    # one encoder thread: with two or more, this x264 gave other bytes now and then for the same frames when the
+    # machine was busy (2 runs in 6 under load), so a film was not reproducible; the picture's chunks are encoded
+    # side by side instead (`render_picture`), which keeps the cores as busy
+    return ["-c:v", "libx264", "-threads", "1", "-preset", enc.preset, "-crf", str(enc.crf), "-profile:v", "high",
             "-pix_fmt", "yuv420p", "-g", str(gop), "-bf", "2", "-fps_mode", "passthrough", *COLOR_TAGS,
             "-video_track_timescale", str(fmt.fps_num * 512), "-an", "-movflags", "+faststart"]
 
 
+_TAGS = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+
+
 def _finish(fmt: Format) -> str:
     """To 4:2:0 with BT.709 matrix and TV range, whatever the source was tagged with."""
-    return (f"scale={fmt.width}:{fmt.height}:out_color_matrix=bt709:out_range=tv:flags=bicubic,"
-            "format=yuv420p,setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
+    return f"scale={fmt.width}:{fmt.height}:out_color_matrix=bt709:out_range=tv:flags=bicubic,format=yuv420p,{_TAGS}"
+
+
+def _grade(seg: PictureSegment, workdir: Path) -> list[str]:
+    """The segment's look as filters; the grade module (numpy) loads only when a picture is made."""
+    from filmc.assemble.grade import tint_filter, write_lut
+
+    if seg.grade and seg.grade_method == "tint":
+        return ["format=yuv420p", tint_filter(seg.grade)]
+    if seg.grade:
+        lut = write_lut(seg.grade, workdir)
+        # float RGB takes lut3d's fast path: half the CPU of 8-bit gbrp, same picture (PSNR 52.8 dB)
+        return ["format=gbrpf32", f"lut3d=file={escape_filter_path(lut)}:interp=tetrahedral"]
+    return []
 
 
 def _clip_chain(source: Path, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
@@ -127,21 +149,26 @@ def _clip_chain(source: Path, seg: PictureSegment, fmt: Format, total: int, work
              f"trim=end_frame={total}",
              f"scale={fmt.width}:{fmt.height}:force_original_aspect_ratio=decrease:flags=bicubic",
              f"pad={fmt.width}:{fmt.height}:(ow-iw)/2:(oh-ih)/2:color=black", "setsar=1"]
-    if seg.grade and seg.grade_method == "tint":
-        chain += ["format=yuv420p", tint_filter(seg.grade)]
-    elif seg.grade:
-        lut = write_lut(seg.grade, workdir)
-        # float RGB takes lut3d's fast path: half the CPU of 8-bit gbrp, same picture (PSNR 52.8 dB)
-        chain += ["format=gbrpf32", f"lut3d=file={escape_filter_path(lut)}:interp=tetrahedral"]
-    return ["-threads", "1", "-i", str(source)], ",".join([*chain, _finish(fmt)])
+    return ["-threads", "1", "-i", str(source)], ",".join([*chain, *_grade(seg, workdir), _finish(fmt)])
+
+
+def _drawn_chain(drawn: Drawing, seg: PictureSegment, fmt: Format, total: int, workdir: Path
+                 ) -> tuple[list[str], str]:
+    """A drawing's still world is graded once; its motion is endless at the picture's size and rate already, in
+    yuv420p: cut to length and tagged, with no scale pass (its words stay ungraded, legible white)."""
+    chain = [drawn.world, *_grade(seg, workdir), "format=yuv420p", drawn.motion, f"trim=end_frame={total}",
+             "setsar=1", "format=yuv420p", _TAGS]
+    return [], ",".join(chain)
 
 
 def _card_chain(card: Card, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
+    from filmc.assemble.grade import card_colors
+
     background, text = card_colors(seg.grade)
     source = filter_spec("color", c=f"0x{background[1:]}", s=f"{fmt.width}x{fmt.height}", r=fmt.rate)
     draw = card_filters(card.lines, card.style, (fmt.width, fmt.height), fmt.seconds(total), text, workdir)
-    chain = [f"trim=end_frame={total}", "setsar=1", *draw, _finish(fmt)]
-    return ["-f", "lavfi", "-i", source], ",".join(chain)
+    chain = [source, f"trim=end_frame={total}", "setsar=1", *draw, _finish(fmt)]
+    return [], ",".join(chain)
 
 
 def conform_segment(
@@ -153,17 +180,21 @@ def conform_segment(
         raise ValueError(f"a segment needs frames > 0 and handle >= 0, got {seg.frames}, {handle_frames}")
     inputs, chain = _segment_chain(seg, fmt, total, workdir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg([*inputs, "-filter_complex", f"[0:v:0]{chain}[v]", "-map", "[v]", "-frames:v", str(total),
+    head = "[0:v:0]" if inputs else ""
+    run_ffmpeg([*inputs, "-filter_complex", f"{head}{chain}[v]", "-map", "[v]", "-frames:v", str(total),
                 *x264_args(fmt), str(out)])
 
 
 def _segment_chain(seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
-    """Input args and filter chain that make one segment `total` frames long in the film's format."""
+    """Input args and filter chain that make one segment `total` frames long in the film's format; a card or a
+    drawing has no input: its chain starts with its own source."""
     if seg.card is not None:
         return _card_chain(seg.card, seg, fmt, total, workdir)
+    if seg.drawn is not None:
+        return _drawn_chain(seg.drawn, seg, fmt, total, workdir)
     if seg.source is not None:
         return _clip_chain(seg.source, seg, fmt, total, workdir)
-    raise ValueError("a picture segment needs a source clip or a card")
+    raise ValueError("a picture segment needs a source clip, a drawing or a card")
 
 
 def check_timeline(segments: Sequence[PictureSegment]) -> None:
@@ -209,54 +240,79 @@ def _closing(segments: Sequence[PictureSegment]) -> str:
     return f"fade=t=out:s={total - end.frames}:n={end.frames}:color={color}"
 
 
-def join_graph(segments: Sequence[PictureSegment], fmt: Format, chains: Sequence[str] | None = None) -> str:
-    """The filtergraph: runs of cuts go through one `concat`, each transition is an `xfade` at its cut.
+def join_graph(segments: Sequence[PictureSegment], fmt: Format, heads: Sequence[str] | None = None, *,
+               lead_in: bool = False) -> str:
+    """The filtergraph: every segment cut into its pieces, the pieces and the blends in one `concat`.
 
-    `chains`, when given, conform each input inside the same graph (see `render_picture`).
+    A transition blends the outgoing segment's tail handle with the incoming one's head, so each segment
+    is split (`split` + `trim`, no copies) into head, body and tail; each `xfade` sees only its blend's
+    frames. (Chaining `xfade` over whole streams made every later frame pass through every earlier
+    `xfade`: four transitions cost 1.7 s of CPU on frames they did not touch.)
+    `heads`, when given, make each segment inside the same graph (see `render_picture`): an input's label
+    and its conform chain, or a source chain; without them segment `i` is input `i` as it is. `lead_in`:
+    segment 0 is the previous chunk's last segment, there only for its tail, which blends into segment 1.
     """
     tb = f"{fmt.fps_den}/{fmt.fps_num}"
-    pre = [f"{c}," for c in chains] if chains is not None else [""] * len(segments)
-    parts = [f"[{i}:v:0]{pre[i]}settb={tb},setpts=N[s{i}]" for i in range(1, len(segments))]
-    parts.insert(0, f"[0:v:0]{pre[0]}settb={tb},setpts=N{_opening(segments[0])}[s0]")
-    run: list[str] = []
-    elapsed = 0   # slots before the current segment: where its cut point falls on the joined stream
+    pre = [f"{h}," for h in heads] if heads is not None else [f"[{i}:v:0]" for i in range(len(segments))]
+    parts: list[str] = []
+    pieces: list[str] = []
     for i, seg in enumerate(segments):
-        n = _blend_frames(seg)
-        if i == 0 or n == 0:
-            run.append(f"[s{i}]")
+        head = _blend_frames(seg) if i else 0   # the first segment's transition is an opening fade instead
+        tail = _blend_frames(segments[i + 1]) if i + 1 < len(segments) else 0
+        lead = lead_in and i == 0
+        stream = f"{pre[i]}settb={tb},setpts=N{_opening(seg) if i == 0 and not lead else ''}"
+        cuts = [(label, trim) for label, trim, frames in (
+            ("h", f"trim=end_frame={head}", head),
+            ("b", f"trim=start_frame={head}:end_frame={seg.frames}", 0 if lead else 1),
+            ("t", f"trim=start_frame={seg.frames}:end_frame={seg.frames + tail}", tail)) if frames]
+        if len(cuts) == 1:
+            label, trim = cuts[0]
+            parts.append(f"{stream},{trim},setpts=PTS-STARTPTS[{label}{i}]")
         else:
-            head = _concat(run, parts, f"c{i}", tb)
+            parts.append(f"{stream},split={len(cuts)}" + "".join(f"[{label}{i}s]" for label, _ in cuts))
+            parts += [f"[{label}{i}s]{trim},setpts=PTS-STARTPTS[{label}{i}]" for label, trim in cuts]
+        if head:
             kind = XFADE[seg.transition_in.kind] if seg.transition_in is not None else "fade"
-            parts.append(f"{head}[s{i}]xfade=transition={kind}:duration={fmt.seconds(n):.6f}"
-                         f":offset={fmt.seconds(elapsed):.6f},settb={tb},setpts=N[x{i}]")
-            run = [f"[x{i}]"]
-        elapsed += seg.frames
-    last = _concat(run, parts, "c", tb)
-    parts.append(f"{last}{_closing(segments)}[out]")
+            parts.append(f"[t{i - 1}][h{i}]xfade=transition={kind}:duration={fmt.seconds(head):.6f}:offset=0,"
+                         f"settb={tb},setpts=N[x{i}]")
+            pieces.append(f"[x{i}]")
+        if not lead:
+            pieces.append(f"[b{i}]")
+    closing = _closing(segments[1:] if lead_in else segments)
+    parts.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=0,settb={tb},setpts=N,{closing}[out]")
     return ";".join(parts)
 
 
-def _concat(run: list[str], parts: list[str], label: str, tb: str) -> str:
-    """Join a run of cut-separated streams into one label (appending the concat to `parts`)."""
-    if len(run) == 1:
-        return run[0]
-    parts.append(f"{''.join(run)}concat=n={len(run)}:v=1:a=0,settb={tb},setpts=N[{label}]")
-    return f"[{label}]"
-
-
 def _chunks(segments: Sequence[PictureSegment], max_inputs: int) -> list[range]:
-    """Runs of segments that each start at a cut, at most `max_inputs` long unless a transition chain is longer."""
-    chunks: list[range] = []
-    start = 0
-    for index in range(1, len(segments)):
-        if index - start >= max_inputs and _blend_frames(segments[index]) == 0:
-            chunks.append(range(start, index))
-            start = index
-    return [*chunks, range(start, len(segments))]
+    """Runs of at most `max_inputs` segments. A run may start on a transition: its pass draws the previous
+    segment again for the tail that blends in (`lead_in`), so a long chain of transitions can't grow a graph,
+    and its memory, without bound."""
+    return [range(start, min(start + max_inputs, len(segments))) for start in range(0, len(segments), max_inputs)]
+
+
+def lead_of(segments: Sequence[PictureSegment], chunk: range) -> PictureSegment | None:
+    """The segment before `chunk` when the chunk opens on a transition: its tail is blended in that pass."""
+    return segments[chunk.start - 1] if chunk.start and _blend_frames(segments[chunk.start]) else None
+
+
+# Runs `one_pass(chunk, part)` for every (chunk, part); an executor may run them side by side (Ray does, one task a
+# chunk): each writes its own part file, and the parts are joined in order whatever order they finish in.
+MapChunks = Callable[[Callable[[range, Path], None], Sequence[tuple[range, Path]]], None]
+
+
+# Chunks encoded at once by `render_picture`: each x264 has one thread (see `x264_args`), so two passes keep two
+# cores busy, and each stays a bounded ffmpeg of its own (the bytes don't depend on how many run at once).
+CHUNKS_AT_ONCE = 2
+
+
+def _side_by_side(one_pass: Callable[[range, Path], None], parts: Sequence[tuple[range, Path]]) -> None:
+    with ThreadPoolExecutor(max_workers=CHUNKS_AT_ONCE, thread_name_prefix="picture-chunk") as pool:
+        for done in [pool.submit(one_pass, chunk, part) for chunk, part in parts]:
+            done.result()
 
 
 def _in_chunks(segments: Sequence[PictureSegment], out: Path, max_inputs: int,
-               one_pass: Callable[[range, Path], None]) -> None:
+               one_pass: Callable[[range, Path], None], map_chunks: MapChunks | None = None) -> None:
     """One pass for a short film; for a long one a pass per chunk (split at cuts), stream-copied together."""
     check_timeline(segments)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -266,39 +322,49 @@ def _in_chunks(segments: Sequence[PictureSegment], out: Path, max_inputs: int,
         return
     with tempfile.TemporaryDirectory(prefix=".picture-", dir=out.parent) as tmp:
         listing = Path(tmp) / "parts.txt"
-        for number, chunk in enumerate(chunks):
-            one_pass(chunk, Path(tmp) / f"part{number}.mp4")
+        (map_chunks or _side_by_side)(one_pass, [(chunk, Path(tmp) / f"part{n}.mp4") for n, chunk in enumerate(chunks)])
         listing.write_text("".join(f"file part{n}.mp4\n" for n in range(len(chunks))), "utf-8")
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-c", "copy",
                     "-movflags", "+faststart", str(out)])
 
 
 def _render_once(segments: Sequence[PictureSegment], fmt: Format, out: Path, workdir: Path,
-                 encoding: Encoding | None) -> None:
-    """Conform, grade and join in one graph: every frame is decoded once and encoded once."""
-    hands = handles(segments)
+                 encoding: Encoding | None, lead: PictureSegment | None = None) -> None:
+    """Conform, grade and join in one graph: every frame is decoded once and encoded once (a `lead`'s, the
+    previous chunk's last segment, only for the tail it blends into this chunk's first)."""
+    everything = [lead, *segments] if lead is not None else list(segments)
+    hands = handles(everything)
     inputs: list[str] = []
-    chains: list[str] = []
-    for seg, handle in zip(segments, hands, strict=True):
+    heads: list[str] = []
+    opened = 0   # inputs so far: a card's or a drawing's chain is its own source, with no input
+    for seg, handle in zip(everything, hands, strict=True):
         args, chain = _segment_chain(seg, fmt, seg.frames + handle, workdir)
+        heads.append(f"[{opened}:v:0]{chain}" if args else chain)
+        opened += bool(args)
         inputs += args
-        chains.append(chain)
     frames = sum(seg.frames for seg in segments)
-    run_ffmpeg([*inputs, "-filter_complex", join_graph(segments, fmt, chains), "-map", "[out]",
+    run_ffmpeg([*inputs, "-filter_complex", join_graph(everything, fmt, heads, lead_in=lead is not None),
+                "-map", "[out]",
                 "-frames:v", str(frames), *x264_args(fmt, encoding), str(out)])
 
 
 def render_picture(segments: Sequence[PictureSegment], fmt: Format, out: Path, *, workdir: Path,
-                   max_inputs: int = 8, encoding: Encoding | None = None) -> None:
+                   max_inputs: int = 5, encoding: Encoding | None = None, map_chunks: MapChunks | None = None) -> None:
     """The whole picture from the raw clips in as few passes as memory allows (one for a short film).
 
     Conforming segments separately and then joining them encodes every frame twice; fusing both
-    into one graph encodes it once. Long films are cut into chunks at cuts (each open 720p decoder
-    costs ~25 MB), each chunk encoded once, and the chunks concatenated by stream copy. `encoding`: x264's
-    preset and CRF (default: the delivery setting; `Encoding.draft()` for a quick look).
+    into one graph encodes it once. Films are cut into chunks of `max_inputs` segments, each chunk encoded
+    once and the chunks concatenated by stream copy: a graph keeps every segment's frame pools (~7 MB a drawn
+    720p segment, ~25 MB an open 720p decoder) until it ends, so a bounded chunk keeps the largest ffmpeg
+    near 230 MB however long the film and however long its chains of transitions (a chunk opening on a
+    transition draws the previous segment again for the tail it blends in). `encoding`: x264's preset and
+    CRF (default: the delivery setting; `Encoding.draft()` for a quick look). `map_chunks`: how the chunks'
+    passes are run (default: `CHUNKS_AT_ONCE` side by side; the Ray executor runs them as parallel tasks), and
+    the joined bytes are the same either way.
     """
     if not segments:
         raise ValueError("render_picture needs at least one segment")
-    # a chunk starts at a cut, so its last clip needs no handle and its first no opening blend
     _in_chunks(segments, out, max_inputs,
-               lambda chunk, part: _render_once([segments[i] for i in chunk], fmt, part, workdir, encoding))
+               lambda chunk, part: _render_once([segments[i] for i in chunk], fmt, part, workdir, encoding,
+                                                lead_of(segments, chunk)),
+               map_chunks)

@@ -53,6 +53,9 @@ class Capabilities(Model):
     draws_text: bool = False       # the picture shows heading/caption (previz): they belong in its key
     reference_images: bool = False  # sends entities' reference images: their bytes belong in its key
     renders: bool = True           # False: can be planned and priced, cannot make assets in this version
+    # its clips are ffmpeg source graphs (a `DrawnVideoBackend`): the picture pass draws them in place, and a
+    # clip file is made only when asked (`--keep-clips`)
+    drawn: bool = False
 
     @model_validator(mode="after")
     def _possible(self) -> Capabilities:

@@ -72,7 +72,7 @@ class RichEvents:
             if event.layer not in self.tasks:
                 self.tasks[event.layer] = self.progress.add_task(event.layer, total=0, note="")
             self.progress.update(self.tasks[event.layer], total=self.totals[event.layer])
-        elif event.kind in ("cached", "made", "failed", "skipped"):
+        elif event.kind in ("cached", "drawn", "made", "failed", "skipped"):
             self.spent += event.usd
             self.remote.get(event.layer, {}).pop(event.job, None)
             note = f"[red]{event.job} failed[/]" if event.kind == "failed" else f"${self.spent:.2f}"

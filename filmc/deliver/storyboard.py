@@ -18,7 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cache, lru_cache, partial
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import jinja2
 
@@ -27,9 +27,9 @@ from filmc.assemble.media import MediaError, run_ffmpeg
 from filmc.check.resolved import ResolvedBeat, ResolvedCard, ResolvedEntity, ResolvedShot, TransitionSpec
 from filmc.color import describe, is_hex
 from filmc.expand.context import MusicSection, plain_text
-from filmc.files import write_atomic, write_text_atomic
+from filmc.files import user_cache, write_atomic, write_text_atomic
 from filmc.model import Model
-from filmc.plan.model import Job, MusicSpec, Plan, VideoSpec, VoiceSpec
+from filmc.plan.model import Job, MusicSpec, PictureSpec, Plan, VideoSpec, VoiceSpec
 from filmc.render.cache import Cache
 from filmc.render.jobs import kind_of, suffix_of
 from filmc.render.outcome import JobOutcome
@@ -40,7 +40,7 @@ from filmc.vocabulary import CAMERA_PHRASES
 THUMB_WIDTH = 320      # px: sharp at the page's column width, ~10 kB a shot as a JPEG
 _GREY = "#808080"      # stands in for a colour that is not `#RRGGBB` (a hand-edited plan.json)
 
-JobStatus = Literal["cached", "to make", "made", "failed", "skipped"]
+JobStatus = Literal["cached", "to make", "drawn", "made", "failed", "skipped"]
 
 
 class JobRow(Model):
@@ -196,17 +196,43 @@ def _data_uri(data: bytes) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii") if data else None
 
 
+class Still(NamedTuple):
+    """Where a shot's thumbnail is: a file with picture, and the moment in it."""
+
+    path: Path
+    at: float
+
+
+def _asset(job: Job, outcomes: Mapping[str, JobOutcome] | None, cache: Cache | None) -> Path | None:
+    """A job's file now: a render's outcome says it, else the cache is asked (whole assets only)."""
+    outcome = outcomes.get(job.id) if outcomes is not None else None
+    if outcome is not None and outcome.usable and outcome.path:
+        return Path(outcome.path)
+    if outcomes is None and cache is not None and cache.meta(job.spec.kind, job.key, suffix_of(job.spec)):
+        return cache.path(job.spec.kind, job.key, suffix_of(job.spec))
+    return None
+
+
 def clips_of(plan: Plan, *, cache: Cache | None = None,
-             outcomes: Mapping[str, JobOutcome] | None = None) -> dict[str, Path]:
-    """The clip each shot has now, by shot id: a render's outcomes say it, else the cache is asked (whole
-    assets only); a shot with neither shows its palette."""
-    found: dict[str, Path] = {}
+             outcomes: Mapping[str, JobOutcome] | None = None) -> dict[str, Still]:
+    """Each shot's thumbnail source, by shot id: its clip's middle, or for previz drawn in the picture pass (no
+    clip file) the middle of its slot in the picture; a shot with neither shows its palette."""
+    found: dict[str, Still] = {}
+    pictures = plan.specs(PictureSpec)
+    picture = _asset(pictures[0][0], outcomes, cache) if pictures else None
+    fps = plan.film.timeline.fps_num / plan.film.timeline.fps_den
+    start = 0
+    slots: dict[str, float] = {}
+    for seg in pictures[0][1].segments if pictures else ():
+        if seg.video_job:
+            slots[seg.video_job] = (start + seg.frames / 2) / fps
+        start += seg.frames
     for job, spec in plan.specs(VideoSpec):
-        outcome = outcomes.get(job.id) if outcomes is not None else None
-        if outcome is not None and outcome.usable and outcome.path:
-            found[spec.shot_id] = Path(outcome.path)
-        elif outcomes is None and cache is not None and cache.meta(spec.kind, job.key, suffix_of(spec)):
-            found[spec.shot_id] = cache.path(spec.kind, job.key, suffix_of(spec))
+        clip = _asset(job, outcomes, cache)
+        if clip is not None:
+            found[spec.shot_id] = Still(clip, spec.request.seconds / 2)
+        elif job.drawn and picture is not None and job.id in slots:
+            found[spec.shot_id] = Still(picture, slots[job.id])
     return found
 
 
@@ -230,7 +256,8 @@ def _transition(t: TransitionSpec | None) -> str | None:
 
 def _row(job: Job, outcomes: Mapping[str, JobOutcome] | None) -> JobRow:
     outcome = outcomes.get(job.id) if outcomes is not None else None
-    status: JobStatus = outcome.status if outcome is not None else "cached" if job.cached else "to make"
+    status: JobStatus = outcome.status if outcome is not None else "drawn" if job.drawn else \
+        "cached" if job.cached else "to make"
     return JobRow(id=job.id, what=kind_of(job.spec).describe(job.spec), backend=job.backend, model=job.model,
                   usd=job.estimated_usd, status=status)
 
@@ -322,15 +349,15 @@ def _blocks(plan: Plan, thumbs: Mapping[str, str], rows: Mapping[str, JobRow]) -
                  if isinstance(b, SceneView) else b for b in blocks)
 
 
-def storyboard(plan: Plan, clips: Mapping[str, Path] | None = None,
+def storyboard(plan: Plan, clips: Mapping[str, Still] | None = None,
                outcomes: Mapping[str, JobOutcome] | None = None, thumbs_store: Path | None = None) -> Storyboard:
     """The page's content from the plan; `clips` (by shot id) give thumbnails (kept in `thumbs_store`),
     `outcomes` a render's statuses."""
     tl = plan.film.timeline
     fps = Fraction(tl.fps_num, tl.fps_den)
     video = {spec.shot_id: spec for _, spec in plan.specs(VideoSpec)}
-    thumbs = {shot: uri for shot, clip in (clips or {}).items() if shot in video
-              and (uri := thumbnail(clip, video[shot].request.seconds / 2, store=thumbs_store)) is not None}
+    thumbs = {shot: uri for shot, still in (clips or {}).items() if shot in video
+              and (uri := thumbnail(still.path, still.at, store=thumbs_store)) is not None}
     rows = {j.id: _row(j, outcomes) for j in plan.jobs}
     music = plan.specs(MusicSpec)
     sections = music[0][1].request.sections if music else ()
@@ -364,8 +391,10 @@ def _backend(plan: Plan, layer: Literal["expand", "video", "voice", "music"]) ->
 @cache
 def _template() -> jinja2.Template:
     """Autoescape on for every name, not by file suffix: this page is all user text."""
+    folder = user_cache("templates")   # compiled once, not on every render (60 ms of a no-op render)
     env = jinja2.Environment(loader=jinja2.PackageLoader("filmc.deliver", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if folder else None)
     env.filters["usd"] = lambda value: f"${Decimal(value):.2f}"
     return env.get_template("storyboard.html.j2")
 

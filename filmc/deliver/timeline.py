@@ -64,6 +64,7 @@ class ExportClip(Model):
     segment: PictureSegment
     available_frames: int | None = None   # None: a conformed segment, i.e. its slot plus its tail handle
     notes: ClipNotes | None = None
+    first_frame: int = 0   # where the segment starts in `media`: its slot, when `media` is the whole picture
 
 
 class ExportAudio(Model):
@@ -134,7 +135,7 @@ def _video_track(clips: Sequence[ExportClip], fmt: Format, base: Path | None) ->
         if index == 0 and transition is not None:
             extra["opening"] = transition.name   # a fade in from black, baked into the conformed media
         track.append(otio.schema.Clip(name=clip.name, media_reference=_reference(clip.media, available, fmt, base),
-                                      source_range=_range(0, clip.segment.frames, fmt),
+                                      source_range=_range(clip.first_frame, clip.segment.frames, fmt),
                                       metadata=_metadata(clip.notes, **extra)))
     return track
 

@@ -19,6 +19,7 @@ from jinja2 import (
     BaseLoader,
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
@@ -29,6 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from filmc.check.paths import ALLOW_PATHS, allowed_folders, place
 from filmc.errors import ConfigError
+from filmc.files import user_cache
 
 PROJECT_TEMPLATES = "templates"
 
@@ -68,8 +70,10 @@ class Templates:
                 raise _outside(PROJECT_TEMPLATES + "/", placed.target)
             loaders.append(_ProjectLoader(project, allowed))
         loaders.append(PackageLoader("filmc.expand", "templates"))
+        folder = user_cache("templates")   # compiled once per template text (Jinja checks the source's hash)
         self.env = SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
-                                        autoescape=False, keep_trailing_newline=False, trim_blocks=False)
+                                        autoescape=False, keep_trailing_newline=False, trim_blocks=False,
+                                        bytecode_cache=FileSystemBytecodeCache(str(folder)) if folder else None)
 
     def render(self, name: str, **values: Any) -> str:
         """A template error is the user's (an override) or ours; either way one clear paragraph."""

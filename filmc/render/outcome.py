@@ -8,7 +8,8 @@ from typing import Literal
 from filmc.backend.protocol import WordTiming
 from filmc.model import Model
 
-Status = Literal["made", "cached", "failed", "skipped"]
+# drawn: a previz clip the picture pass draws in place (`Job.drawn`): there is no file, and none is needed
+Status = Literal["made", "cached", "drawn", "failed", "skipped"]
 
 
 class AssetMeta(Model):
@@ -36,5 +37,5 @@ class JobOutcome(Model):
 
     @property
     def usable(self) -> bool:
-        """Its asset exists: made now or found in the cache."""
-        return self.status in ("made", "cached")
+        """What depends on it can go ahead: its asset was made now or found in the cache, or it needs none."""
+        return self.status in ("made", "cached", "drawn")

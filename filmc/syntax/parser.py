@@ -10,6 +10,7 @@ from lark import Lark
 from lark.exceptions import UnexpectedInput
 
 from filmc.diagnostics import Diagnostic, FilmError
+from filmc.files import user_cache
 from filmc.perf import gc_paused
 from filmc.syntax import ir
 from filmc.syntax.lower import lower
@@ -24,11 +25,19 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parents[2] / "grammar" / "film.lark").read_text("utf-8")
 
 
+def _tables_file() -> str | bool:
+    """Where Lark keeps the analysed grammar between runs (Lark checks the grammar's hash, its own version and
+    Python's before using it, and builds afresh from a missing, stale or torn file): analysing it was 90 ms of
+    every run, loading it takes 15. Off where the user's cache folder can't be made."""
+    folder = user_cache("grammar")
+    return str(folder / "film.lark-tables") if folder is not None else False
+
+
 @functools.cache
 def parser() -> Lark:
     """Built once per process: Lark's grammar analysis costs more than parsing a film."""
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                cache=False)
+                cache=_tables_file())
 
 
 def parse(text: str, path: str) -> ir.Film:

@@ -172,6 +172,21 @@ def test_transition_fills_the_head_of_the_incoming_slot(media: Path, tmp_path: P
     assert all(r > 240 for r, _, _ in colors[24:])  # a cut: no blend
 
 
+def test_a_chunk_opening_on_a_transition_blends_the_previous_chunks_tail(media: Path, tmp_path: Path) -> None:
+    """A chain of transitions is cut into bounded chunks like any run: the chunk that opens on a transition draws
+    the segment before it again for its tail, so the picture is the one a single pass makes, frame for frame."""
+    fmt = Format(width=32, height=18, fps_num=24)
+    fade = Transition(kind="crossfade", frames=6)
+    segments = [PictureSegment(source=media / ("red.mp4" if n % 2 == 0 else "blue.mp4"), frames=12,
+                               transition_in=fade if n else None) for n in range(5)]
+    render_picture(segments, fmt, tmp_path / "one.mp4", workdir=tmp_path, max_inputs=8)
+    render_picture(segments, fmt, tmp_path / "chunked.mp4", workdir=tmp_path, max_inputs=2)   # cuts land on blends
+    one, chunked = _frame_colors(tmp_path / "one.mp4"), _frame_colors(tmp_path / "chunked.mp4")
+    assert len(one) == len(chunked) == 60 == count_frames(tmp_path / "chunked.mp4")
+    assert all(max(abs(a - b) for a, b in zip(x, y, strict=True)) <= 12 for x, y in zip(one, chunked, strict=True))
+    assert all(20 < b < 235 for _, _, b in chunked[25:30])   # the blend into segment 2, which opens chunk 2
+
+
 def test_short_clips_hold_their_last_frame_and_long_ones_are_trimmed(media: Path, tmp_path: Path) -> None:
     for frames in (7, 60):  # the source has 24 frames
         seg = PictureSegment(source=media / "b.mkv", frames=frames)

@@ -27,10 +27,11 @@ def filmc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproces
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """hello.film rendered offline, once: out/hello/hello.otio beside it."""
+    """hello.film rendered offline, once, with its previz clips kept (an editor's timeline of clips with handles
+    and transitions, as a generated film has): out/hello/hello.otio beside it."""
     root = tmp_path_factory.mktemp("export")
     shutil.copy(FILMS / "hello.film", root / "hello.film")
-    rendered = filmc("render", "hello.film", cwd=root)
+    rendered = filmc("render", "hello.film", "--keep-clips", cwd=root)
     assert rendered.returncode == 0, rendered.stderr
     yield root
 

@@ -64,7 +64,7 @@ def test_one_row_per_segment_with_cards_and_transitions(entropy: Plan) -> None:
     assert "✓" not in text and "✗" not in text
     assert re.search(r"segment\s+start–end\s+length\s+made by\s+est\.\s+cached\s+what", text)
     assert row(text, "title-01")[:4] == ["title-01", "0:00–0:04", "4s", "title card"]
-    assert row(text, "s01-sh01")[:6] == ["s01-sh01", "0:04–0:11", "7s", "animatic 8s", "$0.00", "no"]
+    assert row(text, "s01-sh01")[:6] == ["s01-sh01", "0:04–0:11", "7s", "animatic 8s", "$0.00", "drawn"]
     assert row(text, "s01")[:3] == ["s01", "0:04–0:16", "12s"] and "Anno 2847" in row(text, "s01")
     assert row(text, "credits-01")[:4] == ["credits-01", "1:54–2:00", "6s", "credits card"]
     transitions = [ln.split() for ln in text.splitlines() if "crossfade" in ln or "dip-to-white" in ln]
@@ -116,7 +116,7 @@ def test_full_prints_each_shot_as_a_block_with_its_whole_prompt(entropy: Plan) -
         assert " ".join(video.request.prompt.split()) in flat     # whole, only wrapped
         assert " ".join(video.request.negative.split()) in flat
     first = next(ln for ln in blocks.splitlines() if ln.startswith("s01-sh01"))
-    assert first == "s01-sh01 · Anno 2847 · 0:04–0:11 (7s) · animatic 8s · $0.00 · not cached"
+    assert first == "s01-sh01 · Anno 2847 · 0:04–0:11 (7s) · animatic 8s · $0.00 · drawn"
     prompt_lines = [ln for ln in blocks.splitlines() if ln.startswith("  prompt     ")]   # not the music's
     assert len(prompt_lines) == len(entropy.specs(VideoSpec)) and all(len(ln) > 60 for ln in prompt_lines)
     for _, voice in entropy.specs(VoiceSpec):
@@ -129,9 +129,9 @@ def test_compile_full_piped_is_plain_and_wrapped(tmp_path: Path) -> None:
                                      "FILMC_CACHE": str(tmp_path / "cache")})
     assert result.exit_code == 0, result.output
     assert "\x1b[" not in result.output and widest(result.output) <= 80
-    assert "s01-sh01 · Cold · 1s–3s (2s) · animatic 2.5s · $0.00 · not cached" in result.output
+    assert "s01-sh01 · Cold · 1s–3s (2s) · animatic 2.5s · $0.00 · drawn" in result.output
     assert re.search(r"^  prompt     An orb floats in a dark blue void", result.output, re.MULTILINE)
-    assert "10 of 10 jobs to run, est. $0.00" in result.output
+    assert "7 of 10 jobs to run, est. $0.00; 3 previz clip(s) drawn in the picture pass" in result.output
 
 
 def test_user_text_is_not_markup(tmp_path: Path) -> None:

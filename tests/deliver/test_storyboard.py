@@ -22,7 +22,7 @@ from filmc.cli import main
 from filmc.cli.progress import PlainEvents
 from filmc.deliver.storyboard import THUMB_WIDTH, render_storyboard, storyboard
 from filmc.pipeline import compile_film, render_film
-from filmc.plan.model import Plan, VideoSpec
+from filmc.plan.model import PictureSpec, Plan, VideoSpec
 from tests.conftest import FILMS
 
 HOSTILE = r"""film "T <script>alert(1)</script>" {
@@ -229,19 +229,24 @@ def test_render_writes_the_storyboard_with_a_frame_of_each_clip(rendered: Render
     assert len(images) == len(clips) == 3
     assert not [a for a in rendered.page.tags("div") if "swatch" in a.get("class", "").split()]
     figures = [a["id"] for a in rendered.page.tags("article")]
+    (picture_job, picture), = rendered.plan.specs(PictureSpec)
+    source = next(rendered.root.glob(f".filmc/cache/picture/*/{picture_job.key}.mp4"))
+    middles, start = {}, 0   # a drawn shot has no clip file: its thumbnail is the middle of its slot in the picture
+    for seg in picture.segments:
+        middles[seg.video_job] = (start + seg.frames / 2) * picture.fps_den / picture.fps_num
+        start += seg.frames
     for shot_id, img in zip(figures, images, strict=True):
         data = base64.b64decode(img["src"].removeprefix("data:image/jpeg;base64,"), validate=True)
         assert _jpeg_size(data) == (THUMB_WIDTH, 180)
         thumb = tmp_path / f"{shot_id}.jpg"
         thumb.write_bytes(data)
-        spec = clips[shot_id]
+        assert clips[shot_id]
         job = next(j for j in rendered.plan.jobs if isinstance(j.spec, VideoSpec) and j.spec.shot_id == shot_id)
-        source = next(rendered.root.glob(f".filmc/cache/video/*/{job.key}.mp4"))
-        # the thumbnail is that clip's middle frame: its mean colour is the frame's, within JPEG's loss
-        got, want = _still_rgb(thumb), mean_rgb(source, spec.request.seconds / 2)
+        # the thumbnail is that frame of the picture: its mean colour is the frame's, within JPEG's loss
+        got, want = _still_rgb(thumb), mean_rgb(source, middles[job.id])
         assert max(abs(g - w) for g, w in zip(got, want, strict=True)) < 10, (shot_id, got, want)
     statuses = {row.get("class", "") for row in rendered.page.tags("span") if "status" in row.get("class", "")}
-    assert statuses == {"status status-made"}
+    assert statuses == {"status status-made", "status status-drawn"}
 
 
 @pytest.mark.slow
@@ -252,9 +257,9 @@ def test_compile_writes_the_storyboard_beside_the_outputs_with_cached_frames(ren
     default = rendered.root / "out" / "hello" / "hello.storyboard.html"   # where `filmc render` puts outputs
     assert f"storyboard: {default}" in done.stdout
     page = Page(default.read_text("utf-8"))
-    assert len(page.tags("img")) == 3   # the clips the render left in the cache
+    assert len(page.tags("img")) == 3   # the picture the render left in the cache, at each shot's slot
     statuses = {row.get("class", "") for row in page.tags("span") if "status" in row.get("class", "")}
-    assert statuses == {"status status-cached"}
+    assert statuses == {"status status-cached", "status status-drawn"}
     target = rendered.root / "elsewhere" / "board.html"
     as_json = runner.invoke(main, ["compile", str(rendered.film), "--json", f"--storyboard={target}"])
     assert as_json.exit_code == 0, as_json.output

@@ -1,5 +1,8 @@
 """The rendered hello film's `.otio`, read back by OTIO's own reader: the plan's timeline to the frame, what
-filmc knew about each clip, a marker per scene, and media that still resolve after the folder is moved."""
+filmc knew about each clip, a marker per scene, and media that still resolve after the folder is moved.
+
+Rendered with `--keep-clips`, so each previz shot has its own clip file with handles, as generated clips do;
+without it (the last test) the timeline cuts the drawn picture itself."""
 
 from __future__ import annotations
 
@@ -25,10 +28,10 @@ pytestmark = pytest.mark.slow
 class Rendered:
     """hello.film rendered offline once for this module: its plan and the `.otio` the render wrote."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, keep_clips: bool = True) -> None:
         film = root / "hello.film"
         shutil.copy(FILMS / "hello.film", film)
-        self.plan: Plan = asyncio.run(compile_film(film))[0]
+        self.plan: Plan = asyncio.run(compile_film(film, keep_clips=keep_clips))[0]
         self.out = root / "out"
         summary = asyncio.run(render_film(self.plan, out_dir=self.out, events=PlainEvents(), backoff=0.01))
         assert not summary.failed
@@ -149,3 +152,24 @@ def test_available_ranges_are_the_files_own_lengths(rendered: Rendered) -> None:
         frames = count_frames(media_path(rendered.otio_file, clip.media_reference))
         assert clip.media_reference.available_range.duration.to_frames() == frames
         assert frames >= clip.duration().to_frames()
+
+
+def test_without_kept_clips_the_picture_track_cuts_the_drawn_picture(tmp_path: Path) -> None:
+    """Previz drawn in the picture pass has no clip files: V1 plays the graded picture itself, each segment its
+    own slot of it (transitions already in its frames), with the same notes per shot."""
+    drawn = Rendered(tmp_path, keep_clips=False)
+    picture = _picture(drawn.plan)
+    video, = drawn.read().video_tracks()
+    clips = list(video)
+    assert [c.name for c in clips] == [s.segment_id for s in picture.segments]   # no transitions between them
+    starts = [c.source_range.start_time.to_frames() for c in clips]
+    lengths = [c.source_range.duration.to_frames() for c in clips]
+    assert lengths == [s.frames for s in picture.segments]
+    assert starts == [sum(lengths[:i]) for i in range(len(lengths))]   # back to back: the film, frame for frame
+    media = {media_path(drawn.otio_file, c.media_reference) for c in clips}
+    assert len(media) == 1
+    (made,) = media
+    assert count_frames(made) == picture.frames == sum(lengths)
+    assert not list((drawn.out / "media").glob("s0*-sh*.mp4"))   # no clip or card drawn again for the editor
+    shot = next(c for c in clips if c.metadata["filmc"]["kind"] == "shot")
+    assert shot.metadata["filmc"]["status"] == "drawn" and shot.metadata["filmc"]["backend"] == "animatic"

@@ -61,7 +61,7 @@ def render(film: Path) -> RenderSummary:
 def test_each_line_is_spoken_once_with_its_pauses_and_word_timings(fake: FakeElevenLabs, tmp_path: Path) -> None:
     film = project(tmp_path)
     summary = render(film)
-    assert {o.status for o in summary.outcomes} == {"made"}
+    assert {o.status for o in summary.outcomes} == {"made", "drawn"}   # the animatic shots are drawn in the picture
     assert len(fake.billed) == 3 and {b["model_id"] for b in fake.billed} == {"eleven_multilingual_v2"}
     assert 'Something <break time="0.3s"/> changes.' in [b["text"] for b in fake.billed]  # v2 takes SSML breaks
     line = next(o for o in summary.outcomes if o.job == "voice:s02-l01")
@@ -83,7 +83,7 @@ def test_an_unchanged_film_asks_nothing_and_an_edited_line_asks_once(fake: FakeE
 def test_a_lost_answer_is_taken_from_the_history_not_paid_for_again(fake: FakeElevenLabs, tmp_path: Path) -> None:
     fake.script.extend([429, 500])   # the 2nd request is made and billed, and its answer lost
     summary = render(project(tmp_path, voices='narrator = "voice-it-1"'))
-    assert {o.status for o in summary.outcomes} == {"made"}
+    assert {o.status for o in summary.outcomes} == {"made", "drawn"}   # the animatic shots are drawn in the picture
     assert len(fake.billed) == 3 and fake.history_reads == 2   # three lines, each once: the list, then the audio
     possible = [e for e in summary.manifest.ledger if e.basis == "possibly-billed"]
     assert len(possible) == 1   # it was billed: the ledger says so once
@@ -96,7 +96,7 @@ def test_a_lost_answer_is_paid_for_at_most_twice_when_history_is_off(fake: FakeE
     fake.history_enabled = False
     fake.script.extend([429, 500])
     summary = render(project(tmp_path, voices='narrator = "voice-it-1"'))
-    assert {o.status for o in summary.outcomes} == {"made"}
+    assert {o.status for o in summary.outcomes} == {"made", "drawn"}   # the animatic shots are drawn in the picture
     assert len(fake.billed) == 4  # three lines, and the one whose answer was lost
     assert [e.basis for e in summary.manifest.ledger].count("possibly-billed") == 1
 
@@ -145,7 +145,7 @@ def long_line_texts(fake: FakeElevenLabs) -> list[str]:
 
 def test_a_long_line_is_spoken_in_sentence_chunks_and_stitched(fake: FakeElevenLabs, tmp_path: Path) -> None:
     summary = render(long_project(tmp_path))
-    assert {o.status for o in summary.outcomes} == {"made"}
+    assert {o.status for o in summary.outcomes} == {"made", "drawn"}   # the animatic shots are drawn in the picture
     assert long_line_texts(fake) == CHUNKS   # in order, one request each
     assert " ".join(CHUNKS) == LONG_MARKUP
     for text in CHUNKS:
@@ -195,7 +195,7 @@ def test_a_lost_chunk_answer_comes_from_the_history_and_the_rest_are_spoken(fake
                                                                               tmp_path: Path) -> None:
     fake.text_faults.append(("like a small sun", 500))   # the 2nd chunk is made, billed, and its answer lost
     summary = render(long_project(tmp_path))
-    assert {o.status for o in summary.outcomes} == {"made"}
+    assert {o.status for o in summary.outcomes} == {"made", "drawn"}   # the animatic shots are drawn in the picture
     assert Counter(long_line_texts(fake)) == {CHUNKS[0]: 1, CHUNKS[1]: 1, CHUNKS[2]: 1, CHUNKS[3]: 1}
     lost = [e for e in summary.manifest.ledger if e.job == LONG_JOB and e.basis == "possibly-billed"]
     assert [e.usd for e in lost] == [USD_PER_1K_CHARS * len(CHUNKS[1]) / 1000]
@@ -205,7 +205,7 @@ def test_a_lost_chunk_answer_is_paid_for_again_alone(fake: FakeElevenLabs, tmp_p
     fake.history_enabled = False
     fake.text_faults.append(("like a small sun", 500))   # the 2nd chunk is made, billed, and its answer lost
     summary = render(long_project(tmp_path))
-    assert {o.status for o in summary.outcomes} == {"made"}
+    assert {o.status for o in summary.outcomes} == {"made", "drawn"}   # the animatic shots are drawn in the picture
     assert Counter(long_line_texts(fake)) == {CHUNKS[0]: 1, CHUNKS[1]: 2, CHUNKS[2]: 1, CHUNKS[3]: 1}
     lost = [e for e in summary.manifest.ledger if e.job == LONG_JOB and e.basis == "possibly-billed"]
     assert [e.usd for e in lost] == [USD_PER_1K_CHARS * len(CHUNKS[1]) / 1000]   # that chunk, not the line

@@ -71,7 +71,8 @@ def assert_whole(kill: Kill, stage: str) -> None:
 
 
 @pytest.mark.parametrize(("when", "stage"), [
-    (made("voice:s01-l01"), "making video"),   # clips, lines and the score being made, one already stored
+    (made("voice:s01-l01"), "making voice"),   # lines and the score being made, one already stored (the
+                                               # animatic has no clips to make: it is drawn in the picture pass)
     (started("picture"), "picture pass"),
     (made("mux"), "output writes"),            # the film is stored; the output folder is being written
 ], ids=["media", "picture", "outputs"])

@@ -137,12 +137,12 @@ def test_a_truncated_asset_is_made_again(project: Path, reference: bytes, job: s
 ], ids=["size", "size-unsealed", "duration", "digest"])
 def test_a_sidecar_that_lies_is_not_trusted(project: Path, reference: bytes, lie: dict[str, Any],
                                             reseal: bool) -> None:
-    cache, kind, key, path = asset(project, "video:s02-sh01")
+    cache, kind, key, path = asset(project, "voice:s02-l01")
     if "size" in lie:
         lie = {"size": path.stat().st_size + 1}
     edit_sidecar(cache, kind, key, reseal, **lie)
     assert cache.meta(kind, key, path.suffix) is None
-    rerender_makes(project, reference, "video:s02-sh01")
+    rerender_makes(project, reference, "voice:s02-l01")
 
 
 def test_garbage_in_a_sidecar_is_a_miss(project: Path, reference: bytes) -> None:

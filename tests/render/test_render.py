@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from filmc.assemble.media import count_frames, mean_rgb, probe
 from filmc.cli.progress import PlainEvents
 from filmc.deliver.outputs import RenderSummary
 from filmc.pipeline import compile_film, render_film
-from filmc.plan.model import Plan
+from filmc.plan.model import Plan, VideoSpec
 from tests.conftest import FILMS, PLUGINS
 
 pytestmark = pytest.mark.slow
@@ -74,7 +75,9 @@ def test_film_has_exact_length_and_one_h264_one_aac(rendered: tuple[Path, Render
     assert info.audio is not None and info.audio.codec == "aac" and info.audio_streams == 1
     assert count_frames(mp4) == 8 * 24  # the planned frames, exactly
     assert abs(info.duration - 8.0) <= 1 / 24 + 0.03
-    assert set(statuses(summary).values()) == {"made"}
+    drawn = {job for job, status in statuses(summary).items() if status == "drawn"}
+    assert drawn == {"video:s01-sh01", "video:s02-sh01", "video:s03-sh01"}   # previz: drawn in the picture pass
+    assert {status for job, status in statuses(summary).items() if job not in drawn} == {"made"}
 
 
 def test_loudness_is_on_target(rendered: tuple[Path, RenderSummary]) -> None:
@@ -136,7 +139,7 @@ def test_second_render_makes_nothing_and_rewrites_nothing(tmp_path: Path) -> Non
     run(film)
     before = cache_files(tmp_path)
     again = run(film)
-    assert set(statuses(again).values()) == {"cached"}
+    assert set(statuses(again).values()) == {"cached", "drawn"}
     assert cache_files(tmp_path) == before
 
 
@@ -150,10 +153,32 @@ def test_editing_one_line_remakes_exactly_its_jobs(tmp_path: Path) -> None:
 def test_a_truncated_asset_is_detected_and_remade(tmp_path: Path) -> None:
     film = new_project(tmp_path)
     first = run(film)
-    clip = Path(next(o.path for o in first.outcomes if o.job == "video:s02-sh01") or "")
-    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
-    assert made(run(film)) == {"video:s02-sh01"}
-    assert count_frames(clip) > 0
+    picture = Path(next(o.path for o in first.outcomes if o.job == "picture") or "")
+    picture.write_bytes(picture.read_bytes()[: picture.stat().st_size // 2])
+    assert made(run(film)) == {"picture"}
+    assert count_frames(picture) == 8 * 24
+
+
+def test_kept_clips_are_made_and_the_picture_is_the_same(tmp_path: Path) -> None:
+    """`--keep-clips` makes each previz clip as a file too; the picture draws them in place either way, so its bytes
+    do not depend on whether the clips were kept."""
+    drawn = run(new_project(tmp_path / "drawn"))
+    film = new_project(tmp_path / "kept")
+    plan, _ = asyncio.run(compile_film(film, keep_clips=True))
+    kept = asyncio.run(render_film(plan, out_dir=film.parent / "out", events=PlainEvents(), backoff=0.01))
+    assert {o.job for o in kept.outcomes if o.status == "made" and o.job.startswith("video:")} == \
+        {"video:s01-sh01", "video:s02-sh01", "video:s03-sh01"}
+    job = plan.job("video:s02-sh01")
+    assert isinstance(job.spec, VideoSpec) and not job.drawn
+    clip = Path(next(o.path for o in kept.outcomes if o.job == job.id) or "")
+    assert count_frames(clip) == job.spec.request.frames
+    video = probe(clip).video
+    assert video is not None and (video.width, video.height) == (320, 180)   # a kept clip is drawn at full size
+
+    def picture(summary: RenderSummary) -> bytes:
+        return Path(next(o.path for o in summary.outcomes if o.job == "picture") or "").read_bytes()
+
+    assert picture(kept) == picture(drawn)
 
 
 def plugin_project(tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -206,7 +231,7 @@ def test_spending_needs_an_explicit_budget(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(BudgetError, match="--max-cost"):
         run(film)
     with pytest.raises(BudgetError, match="over --max-cost"):
-        run(film, max_cost=0.1)
+        run(film, max_cost=Decimal("0.1"))
     assert not (tmp_path / ".filmc" / "cache" / "remotevideo.calls.json").exists()  # nothing was started
 
 
