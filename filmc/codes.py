@@ -296,6 +296,81 @@ LANGUAGE_UNSUPPORTED = _code("F0712", "the voice backend doesn't speak the film'
     them. Pick another voice backend in the profile (the hint lists the languages this one speaks).
     """)
 
+# ---------------------------------------------------------------- expectations (F08xx)
+
+UNKNOWN_MEASURE = _code("F0801", "an `expect` line names a measure filmc doesn't take", """
+    `expect loudnes -16 LUFS ±1` or `expect no darkness > 1s`: the measures are loudness, true-peak, duration
+    and cost; after `no`, black and silence. Fix the spelling (the hint suggests the nearest one).
+    """)
+WRONG_UNIT = _code("F0802", "an expectation in the wrong unit, or without one", """
+    Each measure has its unit: loudness in LUFS, true-peak in dBTP, cost in USD, a duration as a time (2:00,
+    0.5s). `expect loudness -16 dB ±1` or `expect cost <= 30` fail: write `-16 LUFS`, `30 USD`.
+    """)
+BAD_EXPECTATION = _code("F0803", "an expectation whose comparison or tolerance doesn't fit", """
+    A target needs a tolerance (`expect loudness -16 LUFS ±1`), a bound takes none (`expect true-peak <= -1
+    dBTP`), `no black` and `no silence` take `>` or `>=` and a time (`expect no black > 0.5s`), and a time
+    tolerance belongs to a duration only.
+    """)
+UNKNOWN_SCOPE = _code("F0804", "`within` names no part of the film an expectation can look at", """
+    `expect no silence > 2s within narration` looks from the first narration line to the end of the last; the
+    only scope is `narration` (leave `within` out to look at the whole film). A film without narration has
+    no such stretch, so `within narration` there is an error too.
+    """)
+EXPECTATION_FAILED = _code("F0810", "the rendered film doesn't meet an expectation", """
+    After a render filmc measures the film it wrote (ffmpeg's ebur128, blackdetect and silencedetect, the
+    subtitles file, the ledger) and reports each `expect` line it doesn't meet at that line, with what was
+    measured; `filmc render` and `filmc test` then exit 5. The film and every asset are kept. Fix the film (or
+    the profile's loudness), or the expectation if it asked for the wrong thing.
+    """)
+
+# ---------------------------------------------------------------- translations (F09xx)
+
+BAD_TRANSLATE = _code("F0901", "`translate` names the film's own language, or a language twice", """
+    `language it` with `translate it, en`, or `translate en, en`: a translation is into another language,
+    once. List each language the film is also delivered in once: translate en, fr.
+    """)
+BAD_LINES_ENTRY = _code("F0902", "a line of a `.lines` override file that isn't `id: text`", """
+    An override file (`entropy.en.lines` beside `entropy.film`) holds one translated narration line per
+    line, as `s01-l01: Year 2847. [pause 0.6s] Humanity is *extinct*.`, with `#` comments and blank lines
+    free. `filmc compile FILE --lang en` lists every line's id. Write the id, a colon, then the text.
+    """)
+UNKNOWN_LINE_ID = _code("F0903", "an override for a narration line the film doesn't have", """
+    The id before the colon names no narration line of the film (`s01-l01` is scene 1's first line).
+    `filmc compile FILE --lang en` lists the ids; the hint suggests the nearest one.
+    """)
+DUPLICATE_LINE_ID = _code("F0904", "a narration line overridden twice in one `.lines` file", """
+    Two entries in one override file give the same line: the second would silently win. Keep one.
+    """)
+
+# ---------------------------------------------------------------- fitting to the narration (F10xx)
+
+BAD_RANGE = _code("F1001", "a length range whose bounds can't hold a length", """
+    `shot 8s..4s` (the low bound above the high one) or `shot 0s..4s` (a bound of no frames): a range is
+    `LOW..HIGH`, both at least a frame, LOW at most HIGH. Write e.g. `shot 4s..8s`.
+    """)
+RANGE_WITHOUT_FIT = _code("F1002", "a length range in a scene that isn't fitted to its narration", """
+    A range (`shot 4s..8s`, `scene "x" 10s..20s`) leaves the length to the fit, and only `fit narration`
+    chooses it. Add `fit narration` to the scene (or to the film block, for every scene), or write one length.
+    """)
+SCENE_BOUNDS_UNMET = _code("F1003", "a fitted scene's bounds and its shots' bounds don't overlap", """
+    `scene "x" 10s..20s` whose shots add up to at most 8s (or at least 24s) can never be both: the scene's
+    length is its shots'. Widen a shot's range, or the scene's.
+    """)
+NARRATION_DOES_NOT_FIT = _code("F1004", "a fitted scene's narration, as voiced, is longer than its bounds allow", """
+    The voice was made first and measured: its lines, from their starts, with their pause-after, need more
+    than the scene's shots (or the scene's own `..MAX`) allow. The message says by how much. Raise a shot's
+    upper bound (or the scene's), let a fixed shot be a range, or shorten a line or raise its pace.
+    """)
+NARRATION_MAY_NOT_FIT = _code("F1005", "a fitted scene's narration, estimated from its text, may not fit", """
+    Before the voice is made filmc estimates each line's length from its text at the voice's pace; by that
+    estimate the scene's bounds are too short. It is a warning: the voice as made decides (F1004 if it
+    really doesn't fit). The fix is F1004's.
+    """, "warning")
+ABSOLUTE_LINE_IN_FIT = _code("F1006", "a line in a fitted scene starts at a time of the film", """
+    `say at 1:05 "…"` names a time of the whole film, but fitting moves the scene (and every scene after a
+    fitted one). Start it from its scene or shot instead (`say +2s "…"`), or leave the start out to follow
+    the line before.
+    """)
 
 ALL: Mapping[str, Code] = MappingProxyType(_REGISTRY)
 

@@ -208,6 +208,28 @@ def gen_time(src: Source, rule: str) -> str:
     return pick(src, _USUAL_TIMES.get(rule, _DURATIONS), odd)
 
 
+def gen_range(src: Source, rule: str) -> str:
+    """`low..high`: usually two lengths in order, sometimes reversed, zero, equal or absurd."""
+    low, high = gen_time(src, rule), gen_time(src, rule)
+    def odd() -> list[str]:
+        return [f"{high}..{low}", "0s..0s", f"{low}..{low}", "1s..86401s", f"{low}..{digits(src, 400)}s"]
+    return pick(src, [f"{low}..{high}", "4s..8s", "2s..3.5s", "0:10..0:20"], odd)
+
+
+def gen_signed(src: Source) -> str:
+    """A negative level, as `expect` writes loudness and true peak."""
+    def odd() -> list[str]:
+        return ["-0", "-0.0", "-1000000", "-" + digits(src, 400), "-1." + digits(src, 5000)]
+    return pick(src, ["-16", "-23", "-1", "-1.5", "-14.0"], odd)
+
+
+def gen_tolerance(src: Source) -> str:
+    """`±1`, `+-0.5s`: an `expect` line's margin."""
+    def odd() -> list[str]:
+        return ["±0", "+-0", "±" + digits(src, 400), "±1." + digits(src, 5000) + "s", "+-99999ms"]
+    return pick(src, ["±1", "+-1", "±0.5s", "±2", "+-250ms"], odd)
+
+
 def gen_number(src: Source, rule: str) -> str:
     usual = {"frame": ["24", "25", "23.976", "30", "29.97", "60"], "intensity": ["0", "0.3", "0.5", "0.8", "1"],
              "pace": ["0.85", "1", "1.2", "0.5", "2"]}.get(rule, ["1", "0.5"])
@@ -310,8 +332,9 @@ _SPACES = [" ", " ", " ", "\n  ", "\n", "\n\n    ", "\t", "  // a comment\n", "\
 
 
 # Alternatives that make a well-formed film wrong more often than not (a scene's own length that must add up,
-# a line's explicit start that must fall inside its scene): taken in proportion to how odd this film is.
-_RISKY = {"TIME": "scene", "start_relative": "say", "start_absolute": "say"}
+# a line's explicit start that must fall inside its scene, a length range outside a fitted scene): taken in
+# proportion to how odd this film is.
+_RISKY = {"TIME": {"scene"}, "RANGE": {"scene", "shot"}, "start_relative": {"say"}, "start_absolute": {"say"}}
 
 
 @dataclass
@@ -331,7 +354,7 @@ def _shape(rule: str, alternative: tuple[str, ...]) -> tuple[int, frozenset[str]
     weight = max((_WEIGHTS.get(s, 1) for s in alternative), default=1)
     if any("_star_" in s or "_plus_" in s for s in alternative):
         weight *= 12   # bodies, more than empty {}
-    return weight, frozenset(alternative) & _ONCE, any(_RISKY.get(s) == rule for s in alternative)
+    return weight, frozenset(alternative) & _ONCE, any(rule in _RISKY.get(s, ()) for s in alternative)
 
 
 def _weight(src: Source, rule: str, alternative: tuple[str, ...], seen: set[str]) -> int:
@@ -384,6 +407,14 @@ def _expand(walk: Walk, symbol: str, rule: str, out: list[str], depth: int, seen
         out.append(gen_block(src))
     elif symbol == "TIME":
         out.append(gen_time(src, rule))
+    elif symbol == "RANGE":
+        out.append(gen_range(src, rule))
+    elif symbol == "SIGNED":
+        out.append(gen_signed(src))
+    elif symbol == "TOLERANCE":
+        out.append(gen_tolerance(src))
+    elif symbol == "COMPARE":
+        out.append(choice(src, ["<=", ">=", "<", ">", "≤", "≥"]))
     elif symbol == "NUMBER":
         out.append(gen_number(src, rule))
     elif symbol == "SIZE":

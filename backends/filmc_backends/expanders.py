@@ -6,6 +6,7 @@ expander renders the *request* (a cached system block plus one message per shot)
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -25,9 +26,16 @@ from filmc.expand.context import (
     Usage,
 )
 from filmc.expand.templating import Templates
-from filmc_backends.claude import ClaudeError, ClaudeExpander, ExpansionRequest
+from filmc.expand.translation import LineContext, LineTranslation, TranslationResult
+from filmc_backends.claude import TOOL_DESCRIPTION, TOOL_NAME, ClaudeError, ClaudeExpander, ExpansionRequest
 
 MAX_PROMPT_CHARS = 2000
+# What Anthropic adds to every call that forces a tool (`tool_choice` of one tool): its tool-use system prompt,
+# 346 tokens on current models by its pricing page, counted in full as the worst case.
+TOOL_USE_TOKENS = 346
+# Translations asked again because their markup didn't read (up to `max_invalid` times, each resending the
+# conversation): priced as if one line in two were asked once more, tokens in and out.
+REASK_MARGIN = Decimal("1.5")
 
 
 class TemplateExpander:
@@ -66,6 +74,19 @@ class TemplateExpander:
                                 f"({'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}); check "
                                 "templates/shot.prompt.j2 and shot.negative.j2") from None
         return out, Usage()
+
+    def is_translated(self, film: FilmContext, line: LineContext, templates: Templates) -> bool:
+        return True  # the identity stand-in costs nothing
+
+    def estimate_translation_tokens(self, film: FilmContext, lines: Sequence[LineContext],
+                                    templates: Templates) -> tuple[int, int]:
+        return 0, 0
+
+    async def translate_lines(self, film: FilmContext, lines: Sequence[LineContext],
+                              templates: Templates) -> TranslationResult:
+        """Offline there is no translator: each line keeps its words, and the plan marks it `untranslated`,
+        so the whole multi-language path runs (and is tested) without keys; an override file gives real text."""
+        return TranslationResult(lines=tuple(LineTranslation(text=c.beat.text) for c in lines), translated=False)
 
 
 def _too_long(ctx: ShotContext, prompt: str, negative: str) -> Diagnostic | None:
@@ -121,3 +142,34 @@ class ClaudeShotExpander:
         except ClaudeError as err:
             raise ConfigError(str(err)) from None
         return answers, used
+
+    def translation_request(self, film: FilmContext, line: LineContext, templates: Templates) -> ExpansionRequest:
+        """The same path as a shot's: a system block cached per film and language, one message per line."""
+        system = templates.render("translate.system.j2", film=film, source_language=line.source_language,
+                                  language=line.language)
+        return ExpansionRequest(system=system, user=templates.render("translate.line.j2", line=line))
+
+    def is_translated(self, film: FilmContext, line: LineContext, templates: Templates) -> bool:
+        return self.client.is_cached(self.translation_request(film, line, templates), LineTranslation)
+
+    def estimate_translation_tokens(self, film: FilmContext, lines: Sequence[LineContext],
+                                    templates: Templates) -> tuple[int, int]:
+        """Before any call: about 3.5 characters a token in; out, the line again with the tool call around it.
+        Conservative where the text alone says too little: each call also carries the tool (its name,
+        description and schema) and the API's own forced-tool prompt (`TOOL_USE_TOKENS`), and an answer whose
+        markup doesn't read is asked again with the conversation so far (`REASK_MARGIN`)."""
+        requests = [self.translation_request(film, line, templates) for line in lines]
+        chars = sum(len(r.system) + len(r.user) for r in requests)
+        tool = len(TOOL_NAME) + len(TOOL_DESCRIPTION) + len(json.dumps(LineTranslation.model_json_schema()))
+        tokens_in = math.ceil(chars / 3.5) + len(requests) * (TOOL_USE_TOKENS + math.ceil(tool / 3.5))
+        tokens_out = sum(60 + len(line.beat.text) // 2 for line in lines)
+        return math.ceil(tokens_in * REASK_MARGIN), math.ceil(tokens_out * REASK_MARGIN)
+
+    async def translate_lines(self, film: FilmContext, lines: Sequence[LineContext],
+                              templates: Templates) -> TranslationResult:
+        requests = [self.translation_request(film, line, templates) for line in lines]
+        try:
+            answers, used = await self.client.expand_all(requests, LineTranslation)
+        except ClaudeError as err:
+            raise ConfigError(str(err)) from None
+        return TranslationResult(lines=tuple(answers), usage=used)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
+from filmc.assemble.drawing import Drawing
 from filmc.backend.capabilities import (
     MEDIA_LAYERS,
     BackendConfig,
@@ -27,6 +28,7 @@ from filmc.backend.capabilities import (
     Setup,
 )
 from filmc.expand.context import FilmContext, MusicSection, ShotContext, ShotPrompt, Usage
+from filmc.expand.translation import LineContext, LineTranslation, TranslationResult
 from filmc.model import Model
 from filmc.syntax.ir import NarrationPart
 
@@ -163,6 +165,17 @@ class VideoBackend(Protocol):
 
 
 @runtime_checkable
+class DrawnVideoBackend(Protocol):
+    """A video backend whose clip is a drawing ffmpeg can make on the fly (previz): the picture pass draws it
+    in place at the picture's size, rather than encoding a clip only to decode and scale it again."""
+
+    def drawing(self, request: VideoRequest, width: int, height: int, textdir: Path) -> Drawing:
+        """The clip as ffmpeg chains with no input, endless frames at `width`x`height` (the picture cuts them to
+        length and grades the still world once); any files they read go into `textdir`, which outlives the run."""
+        ...
+
+
+@runtime_checkable
 class VoiceBackend(Protocol):
     name: str
     version: str
@@ -211,6 +224,20 @@ class Expander(Protocol):
                            templates: Templates) -> tuple[list[ShotPrompt], Usage]: ...
 
 
+@runtime_checkable
+class Translator(Protocol):
+    """An expander that also translates narration (`--lang`); one without it leaves lines untranslated.
+    The same contract as shots: cached answers cost nothing, and the uncached are estimated before any call."""
+
+    def is_translated(self, film: FilmContext, line: LineContext, templates: Templates) -> bool: ...
+
+    def estimate_translation_tokens(self, film: FilmContext, lines: Sequence[LineContext],
+                                    templates: Templates) -> tuple[int, int]: ...
+
+    async def translate_lines(self, film: FilmContext, lines: Sequence[LineContext],
+                              templates: Templates) -> TranslationResult: ...
+
+
 MediaBackend = VideoBackend | VoiceBackend | MusicBackend | SourceBackend
 AnyBackend = MediaBackend | Expander
 
@@ -220,7 +247,7 @@ BackendFactory = Callable[[BackendConfig, Setup], object]
 __all__ = [  # the plugin author's whole vocabulary; the capability models live in filmc.backend.capabilities
     "MEDIA_LAYERS", "AnyBackend", "BackendConfig", "BackendError", "BackendFactory", "Capabilities", "Cooldown",
     "CostBasis", "Expander",
-    "Layer", "MediaBackend", "MusicBackend", "MusicRequest", "MusicSection", "OptionValue", "Price",
-    "RemoteState", "RenderContext", "Setup", "SourceBackend", "VideoBackend", "VideoRequest", "VoiceBackend",
-    "VoiceRequest", "VoiceResult", "WordTiming",
+    "Layer", "LineContext", "LineTranslation", "MediaBackend", "MusicBackend", "MusicRequest", "MusicSection",
+    "OptionValue", "Price", "RemoteState", "RenderContext", "Setup", "SourceBackend", "TranslationResult",
+    "Translator", "VideoBackend", "VideoRequest", "VoiceBackend", "VoiceRequest", "VoiceResult", "WordTiming",
 ]

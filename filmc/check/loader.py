@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from filmc import codes
@@ -12,16 +12,17 @@ from filmc.diagnostics import Diagnostic, FilmError
 from filmc.model import Span
 
 
-def load(path: Path, *, display: str | None = None,
-         allow: Iterable[Path | str] = ()) -> tuple[CheckedFilm, tuple[Diagnostic, ...], str]:
+def load(path: Path, *, display: str | None = None, allow: Iterable[Path | str] = (),
+         voiced: Mapping[str, float] | None = None) -> tuple[CheckedFilm, tuple[Diagnostic, ...], str]:
     """Read, parse and check one file: the checked film, its warnings, and the text they point into.
-    `allow`: folders outside the film's own its files may come from, besides FILMC_ALLOW_PATHS's."""
+    `allow`: folders outside the film's own its files may come from, besides FILMC_ALLOW_PATHS's; `voiced`:
+    measured line lengths for `fit narration` (filmc.check.rules.check)."""
     from filmc.syntax import parse_collecting
 
     shown = display or str(path)
     text = read_source(path, shown)
     film, lowering = parse_collecting(text, shown)
-    checked, warnings = check(film, path.resolve().parent, lowering, allow=allow)
+    checked, warnings = check(film, path.resolve().parent, lowering, allow=allow, voiced=voiced)
     return checked, warnings, text
 
 

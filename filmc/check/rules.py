@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
 
 from filmc import codes
+from filmc.check.expectations import check_expectations
+from filmc.check.fit import fit_scenes, retimer
 from filmc.check.paths import allowed_folders, is_file, outside_hint, place
 from filmc.check.resolved import (
     CheckedFilm,
@@ -20,6 +22,7 @@ from filmc.check.resolved import (
     ResolvedCue,
     ResolvedEntity,
     ResolvedShot,
+    SceneFit,
     Segment,
     Timeline,
     TransitionSpec,
@@ -57,8 +60,10 @@ def hint_near(word: str, choices: Iterable[str], fallback: str) -> str:
 class Checker:
     """One film's check: small methods per rule, sharing the collector and the frame rate."""
 
-    def __init__(self, film: ir.Film, project_dir: Path, allow: Iterable[Path | str] = ()) -> None:
+    def __init__(self, film: ir.Film, project_dir: Path, allow: Iterable[Path | str] = (),
+                 voiced: Mapping[str, float] | None = None) -> None:
         self.film = film
+        self.voiced = {line: round(seconds, 3) for line, seconds in (voiced or {}).items()}   # measured line lengths
         self.project_dir = project_dir.resolve()
         self.allowed = allowed_folders(allow)
         self.diags = Diagnostics()
@@ -69,6 +74,11 @@ class Checker:
             fps = film.frame.fps if 1 <= film.frame.fps <= 120 else fps
         self.width, self.height, self.clock = width, height, Clock(fps)
         self.declared: list[tuple[Declared | None, Declared | None]] = []   # per segment, in timeline order
+        self.fitted = False   # a scene was fitted: times written against the planned timeline are moved (`moved`)
+        self.fits: tuple[SceneFit, ...] = ()
+        # with a fit, each segment's middle as planned: its colours come from there, so a fit changes no colour
+        self.planned_middle: dict[str, float] = {}
+        self.move: Callable[[float], float] = float
 
     # ------------------------------------------------------------------ header and declarations
     def check_header(self) -> str:
@@ -92,6 +102,27 @@ class Checker:
                                  f"frame rate {float(f.frame.fps):g} is out of range", f.frame.span,
                                  hint="use a rate between 1 and 120, e.g. 24, 25 or 23.976")
         return f.language.name
+
+    def check_translate(self, language: str) -> tuple[str, ...]:
+        """`translate en, fr`: each a tag, none the film's own language, none twice."""
+        seen: dict[str, Span] = {}
+        out: list[str] = []
+        for name in self.film.translate:
+            tag = name.name
+            if not _LANGUAGE.match(tag):
+                self.diags.error(codes.BAD_LANGUAGE_TAG, f"`{tag}` is not a BCP 47 language tag", name.span,
+                                 hint="write a tag like `en`, `fr`, `en-GB`, `pt-BR`")
+            elif tag.lower() == language.lower():
+                self.diags.error(codes.BAD_TRANSLATE, f"the film is already in `{tag}`", name.span,
+                                 hint="list only the other languages it is delivered in")
+            elif tag.lower() in seen:
+                self.diags.error(codes.BAD_TRANSLATE, f"`{tag}` is listed twice", name.span,
+                                 related=[Related(span=seen[tag.lower()], message="first listed here")],
+                                 hint="keep one")
+            else:
+                seen[tag.lower()] = name.span
+                out.append(tag)
+        return tuple(out)
 
     def require_text(self, text: ir.Text | None, what: str) -> None:
         if text is not None and not text.value.strip():
@@ -182,7 +213,7 @@ class Checker:
                                  f"`{previous.name.name}` at {previous.at.text}", stop.at.span,
                                  related=[Related(span=previous.at.span, message="previous stop")],
                                  hint="list palette stops in time order")
-            if stop.at.seconds > total:
+            if self.moved(stop.at.seconds) > total:
                 self.diags.error(codes.STOP_AFTER_END, f"palette stop at {stop.at.text} is past the end of the film "
                                  f"({format_time(total)})", stop.at.span,
                                  hint="move it inside the film, or lengthen the scenes")
@@ -209,14 +240,15 @@ class Checker:
                 self.diags.error(codes.CUES_OUT_OF_ORDER, f"music cue at {cue.at.text} is not after the cue before it",
                                  cue.at.span, related=[Related(span=cues[i - 1].at.span, message="previous cue")],
                                  hint="list music cues in time order")
-            if cue.at.seconds >= total:
+            if self.moved(cue.at.seconds) >= total:
                 self.diags.error(codes.CUE_AFTER_END, f"music cue at {cue.at.text} starts after the film ends "
                                  f"({format_time(total)})", cue.at.span, hint="move it inside the film")
         resolved = []
         for i, cue in enumerate(cues):
-            end = float(cues[i + 1].at.seconds) if i + 1 < len(cues) else self.clock.seconds(self.clock.frames(total))
+            end = float(self.moved(cues[i + 1].at.seconds)) if i + 1 < len(cues) else \
+                self.clock.seconds(self.clock.frames(total))
             resolved.append(ResolvedCue(
-                index=i + 1, start=float(cue.at.seconds), end=end, description=cue.description.value,
+                index=i + 1, start=float(self.moved(cue.at.seconds)), end=end, description=cue.description.value,
                 instruments=cue.instruments.value if cue.instruments else "",
                 intensity=min(max(cue.intensity.value, 0.0), 1.0) if cue.intensity else 0.5))
         return tuple(resolved), None
@@ -261,7 +293,7 @@ class Checker:
                 self.diags.error(codes.UNKNOWN_ENTITY, f"unknown entity `{ref.name}`", ref.span,
                                  hint=hint_near(ref.name, entities,
                                                 f'declare it: entity {ref.name} "one canonical description"'))
-        if self.clock.frames(shot.duration.seconds) <= 0:
+        if shot.range is None and self.clock.frames(shot.duration.seconds) <= 0:   # a range's own check: F1001
             self.diags.error(codes.ZERO_LENGTH, f"shot lasts {shot.duration.text}", shot.duration.span,
                              hint="a shot needs at least one frame")
 
@@ -320,7 +352,8 @@ class Checker:
                              hint='add one: shot 6s "what we see"')
             return
         total = sum((s.duration.seconds for s in scene.shots), Fraction(0))
-        if scene.duration and self.clock.frames(scene.duration.seconds) != self.clock.frames(total):
+        fitted = scene.fit is not None or self.film.fit is not None   # a fitted scene's length is its bounds: F1003
+        if scene.duration and not fitted and self.clock.frames(scene.duration.seconds) != self.clock.frames(total):
             self.diags.error(codes.SCENE_LENGTH_MISMATCH,
                              f"scene {quoted(scene.title.value)} is declared {scene.duration.text} but its "
                              f"shots add up to {format_time(total)}", scene.duration.span,
@@ -365,7 +398,7 @@ class Checker:
         language = self.check_header()
         style = self.check_style()
         entities, voices = self.check_declarations()
-        segments = lay_end_to_end(self.resolve_sequence(entities), self.clock)
+        segments = self.fit(lay_end_to_end(self.resolve_sequence(entities), self.clock), language)
         linked = link_transitions(segments, self.declared, self.clock, self.diags)
         total_frames = sum(s.frames for s in linked)
         total = Fraction(total_frames) / self.clock.fps
@@ -374,12 +407,12 @@ class Checker:
                              hint='add one: scene "Title" { shot 6s "what we see" }')
         self.check_target(total)
         stops = self.check_palette(total)
-        colored = [s.model_copy(update={"palette": interpolate_palette(stops, (s.start + s.end) / 2)
-                                        or DEFAULT_PALETTE}) for s in linked]
+        colored = [s.model_copy(update={"palette": interpolate_palette(stops, self.planned_middle.get(
+            s.id, (s.start + s.end) / 2)) or DEFAULT_PALETTE}) for s in linked]
         cues, music_file = self.check_music(total)
         written: dict[str, WrittenStart] = {}
         placed = place_beats(self.film, colored, language, lambda beat: self.delivery(beat, voices), self.diags,
-                             written)
+                             written, self.voiced)
         beats = check_overlaps(placed, float(total), self.diags, written)
         fps = self.clock.fps
         timeline = Timeline(width=self.width, height=self.height, fps_num=fps.numerator, fps_den=fps.denominator,
@@ -387,7 +420,32 @@ class Checker:
                             cues=cues, music_file=music_file)
         return CheckedFilm(path=path, project_dir=str(self.project_dir), title=self.film.title.value,
                            language=language, by=self.film.by.value if self.film.by else None, style=style,
-                           entities=tuple(entities.values()), timeline=timeline)
+                           entities=tuple(entities.values()), timeline=timeline,
+                           translations=self.check_translate(language),
+                           expectations=check_expectations(self.film.expectations, self.diags, bool(beats)),
+                           fit=self.fits)
+
+    def fit(self, planned: list[Segment], language: str) -> list[Segment]:
+        """`fit narration`: fitted scenes at the lengths their narration needs (measured where `voiced` has the
+        line, else estimated), laid end to end. Music cues move with the cuts (`moved`); colours are taken where
+        each segment was planned, so the palette stays with the shots it was written against."""
+        fitted, self.fits = fit_scenes(self.film, planned, self.clock, language, self.voiced, self.diags)
+        # measured lengths time the fitted scenes' lines only: a scene that isn't fitted is timed as it always is
+        scenes = {fit.scene_id for fit in self.fits}
+        self.voiced = {line: s for line, s in self.voiced.items() if line.split("-")[0] in scenes}
+        if not self.fits:
+            return planned
+        laid = lay_end_to_end(fitted, self.clock)
+        self.fitted = True
+        self.planned_middle = {s.id: (s.start + s.end) / 2 for s in planned}
+        self.move = retimer([(s.start, s.end) for s in planned], [(s.start, s.end) for s in laid])
+        return laid
+
+    def moved(self, t: Fraction) -> Fraction:
+        """A time written against the film as planned, on the fitted timeline; unchanged when nothing is fitted."""
+        if not self.fitted:
+            return t
+        return Fraction(self.move(float(t))).limit_denominator(10**6)
 
     def check_target(self, total: Fraction) -> None:
         target = self.film.target
@@ -412,10 +470,12 @@ class Checker:
 
 
 def check(film: ir.Film, project_dir: Path, prior: tuple[Diagnostic, ...] = (), *,
-          allow: Iterable[Path | str] = ()) -> tuple[CheckedFilm, tuple[Diagnostic, ...]]:
+          allow: Iterable[Path | str] = (),
+          voiced: Mapping[str, float] | None = None) -> tuple[CheckedFilm, tuple[Diagnostic, ...]]:
     """The check stage: raises FilmError on any error (its own or `prior` ones); returns warnings otherwise.
-    `allow`: folders outside the project its files may come from, besides FILMC_ALLOW_PATHS's."""
-    checker = Checker(film, project_dir, allow)
+    `allow`: folders outside the project its files may come from, besides FILMC_ALLOW_PATHS's. `voiced`: lines'
+    lengths as their voice measured them, by line id, which `fit narration` fits to instead of estimates."""
+    checker = Checker(film, project_dir, allow, voiced)
     checker.diags.extend(prior)
     with gc_paused():
         checked = checker.run(film.span.path)

@@ -188,11 +188,22 @@ class WrittenStart(NamedTuple):
     of: str   # "its scene" or "its shot"
 
 
+def scene_lines(scene: ir.Scene) -> list[tuple[ir.NarrationBeat, int | None]]:
+    """A scene's lines in the order they are written, each with the shot it belongs to (from 1), None for the
+    scene's own: the order that numbers them (`s01-l02`)."""
+    owned: list[tuple[ir.NarrationBeat, int | None]] = [(b, None) for b in scene.beats] + [
+        (b, n) for n, shot in enumerate(scene.shots, start=1) for b in shot.beats]
+    owned.sort(key=lambda pair: (pair[0].span.line, pair[0].span.column))
+    return owned
+
+
 def place_beats(film: ir.Film, segments: Sequence[Segment], language: str,
                 deliver: Callable[[ir.NarrationBeat], Delivery], diags: Diagnostics,
-                written: dict[str, WrittenStart] | None = None) -> list[ResolvedBeat]:
+                written: dict[str, WrittenStart] | None = None,
+                voiced: Mapping[str, float] | None = None) -> list[ResolvedBeat]:
     """Relative starts count from their scene or shot; a line with no start follows the previous one.
-    `written`, when given, receives each relative start as written, by line id."""
+    `written`, when given, receives each relative start as written, by line id; `voiced`, lines' lengths as
+    their voice measured them (by line id), which stand in for the estimate from the text."""
     shot_by_id = {s.id: s for s in segments if isinstance(s, ResolvedShot)}
     by_scene: dict[str, list[ResolvedShot]] = {}
     for s in shot_by_id.values():
@@ -206,16 +217,14 @@ def place_beats(film: ir.Film, segments: Sequence[Segment], language: str,
             continue
         scene_start, scene_end = shots[0].start, shots[-1].end
         cursor = scene_start
-        owned = [(b, scene_start, "its scene") for b in scene.beats] + [
-            (b, shot_by_id[f"{sid}-sh{n:02d}"].start, "its shot")
-            for n, shot in enumerate(scene.shots, start=1) for b in shot.beats]
-        owned.sort(key=lambda triple: (triple[0].span.line, triple[0].span.column))
+        owned = [(b, scene_start, "its scene") if shot_no is None else
+                 (b, shot_by_id[f"{sid}-sh{shot_no:02d}"].start, "its shot") for b, shot_no in scene_lines(scene)]
         for n, (beat, origin, of) in enumerate(owned, start=1):
             start = _beat_start(beat, origin, cursor)
             if written is not None and beat.start is not None and beat.start_mode == "relative":
                 written[f"{sid}-l{n:02d}"] = WrittenStart(f"+{beat.start.text}", origin, of)
             how = deliver(beat)
-            estimated = estimate_seconds(beat.parts, language, how.pace)
+            estimated = (voiced or {}).get(f"{sid}-l{n:02d}") or estimate_seconds(beat.parts, language, how.pace)
             if not scene_start <= start < scene_end:
                 diags.error(codes.LINE_OUTSIDE_SCENE, f"this line starts at {start:.2f}s, outside its scene "
                             f"({scene_start:.2f}s–{scene_end:.2f}s)", beat.span,

@@ -26,7 +26,8 @@ class ExitCode(IntEnum):
     USAGE = 2         # a flag, a plan file or a folder that can't be used as given (click's own usage errors too)
     JOB_FAILED = 3    # a render job failed; the others are finished and cached
     BUDGET = 4        # refused by --max-cost (or spending without one): nothing was spent
-    DIFFERS = 6       # `filmc diff --exit-code`: the plans differ (5 is kept for a film's failed expectations)
+    EXPECTATIONS = 5  # the rendered film doesn't meet an `expect` line of its spec (render, test)
+    DIFFERS = 6       # `filmc diff --exit-code`: the plans differ
     STORAGE = 74      # the disk is full, over quota, read-only or failing (EX_IOERR): finished assets are kept
     INTERNAL = 70     # a filmc bug (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C: finished assets are kept

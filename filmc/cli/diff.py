@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from filmc.cli.common import ExitCode, format_option, guarded
-from filmc.cli.run import cache_option, profile_option
+from filmc.cli.run import cache_option, lang_option, profile_option
 from filmc.perf import run_sync
 
 if TYPE_CHECKING:
@@ -26,11 +26,12 @@ DIFFERS = ExitCode.DIFFERS
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON (the PlanDiff model).")
 @click.option("--exit-code", "exit_code", is_flag=True,
               help=f"Exit {DIFFERS.value} when the plans differ, 0 when they don't (without it: 0 either way).")
+@lang_option
 @cache_option
 @format_option
 @guarded
-def diff_command(old: Path, new: Path, profile_name: str, as_json: bool, exit_code: bool, cache_dir: Path | None,
-                 output_format: str) -> None:
+def diff_command(old: Path, new: Path, profile_name: str, as_json: bool, exit_code: bool, language: str | None,
+                 cache_dir: Path | None, output_format: str) -> None:
     """Show what changed between two plans, like `terraform plan` before `apply`.
 
     OLD and NEW are each a plan (`filmc compile --json` output, a .json file) or a .film file,
@@ -55,8 +56,8 @@ def diff_command(old: Path, new: Path, profile_name: str, as_json: bool, exit_co
     from filmc.cli.ui import console
     from filmc.plan.diff import diff_plans
 
-    before = _plan_of(old, profile_name, cache_dir)
-    after = _plan_of(new, profile_name, cache_dir)
+    before = _plan_of(old, profile_name, cache_dir, language)
+    after = _plan_of(new, profile_name, cache_dir, language)
     diff = diff_plans(before, after, names=(str(old), str(new)))
     if as_json:
         click.echo(diff.model_dump_json(indent=1))
@@ -69,7 +70,7 @@ def diff_command(old: Path, new: Path, profile_name: str, as_json: bool, exit_co
     sys.exit(ExitCode.OK)
 
 
-def _plan_of(path: Path, profile_name: str, cache_dir: Path | None) -> Plan:
+def _plan_of(path: Path, profile_name: str, cache_dir: Path | None, language: str | None = None) -> Plan:
     """A plan file as it was reviewed, its cache status brought up to date; a film compiled as `compile` would."""
     if path.suffix == ".json":
         from filmc.plan.verify import load_plan
@@ -77,7 +78,7 @@ def _plan_of(path: Path, profile_name: str, cache_dir: Path | None) -> Plan:
         return _cache_now(load_plan(path), cache_dir)
     from filmc.pipeline import compile_film
 
-    plan, _ = run_sync(compile_film(path, profile_name, cache_dir=cache_dir, display=str(path)))
+    plan, _ = run_sync(compile_film(path, profile_name, cache_dir=cache_dir, display=str(path), language=language))
     return plan
 
 

@@ -37,7 +37,24 @@ def print_diff(diff: PlanDiff, out: Console) -> None:
         print_job(job, out, colour=colour)
     if diff.jobs:
         out.print()
+    print_fits(diff, out)
     print_summary(diff, out)
+
+
+def print_fits(diff: PlanDiff, out: Console) -> None:
+    """`fit narration`: each fitted scene whose length moved, and the film's length, before the counts."""
+    if diff.frames is None or not diff.fits:
+        return
+
+    def seconds(frames: int | None, fps: float) -> str:
+        return "—" if frames is None else f"{frames / fps:.2f}s"
+
+    for fit in diff.fits:
+        note = " (provisional: estimated from the text)" if fit.provisional else ""
+        out.print(f"fitted {fit.scene_id} {fit.title}: {seconds(fit.old_frames, fit.fps)} → "
+                  f"{seconds(fit.new_frames, fit.fps)}{note}", highlight=False)
+    old, new = diff.frames
+    out.print(f"film: {old} → {new} frames ({(new - old) / diff.fits[0].fps:+.2f}s)", highlight=False)
 
 
 def print_job(job: JobChange, out: Console, *, colour: bool) -> None:

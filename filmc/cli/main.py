@@ -19,6 +19,7 @@ Examples:
   filmc compile --json films/entropy.film > plan.json
   filmc render films/entropy.film         make the film offline (animatic, scratch voice, temp score)
   filmc render plan.json --profile final --max-cost 25
+  filmc test --junit report.xml films/*.film   render, then check each film's `expect` lines
   filmc explain F0202                     what a diagnostic code means, with an example and the fix
   filmc new my-film                       start a project that renders in seconds
   filmc watch my-film/my-film.film        re-render a draft on every save
@@ -26,7 +27,8 @@ Examples:
   filmc export films/entropy.film --format fcpxml   the timeline for Final Cut or Resolve
 \b
 Exit codes: 0 ok, 1 spec or profile error, 2 usage error, 3 a render job failed,
-4 refused by --max-cost, 6 `diff --exit-code` found changes, 70 internal error (a filmc bug:
+4 refused by --max-cost, 5 the film doesn't meet an `expect` line, 6 `diff --exit-code` found
+changes, 70 internal error (a filmc bug:
 please report it), 74 the disk is full or failing, 130 interrupted (finished assets are kept).
 """
 
@@ -67,8 +69,12 @@ def check(files: tuple[Path, ...], strict: bool, profile_name: str | None, outpu
 
     for path in files:
         try:
-            _, warnings, _ = load(path)
+            checked, warnings, _ = load(path)
             found.extend(warnings)
+            from filmc.check.overrides import override_problems  # each `translate` language's <film>.<lang>.lines
+
+            found.extend(override_problems(path, str(path), [b.id for b in checked.timeline.beats],
+                                           checked.translations))
         except FilmError as err:
             found.extend(err.diagnostics)
         if profile_name or (path.parent / PROFILE_FILE).is_file():
@@ -166,6 +172,7 @@ def _register_later_commands() -> None:
     from filmc.cli.export import export_command
     from filmc.cli.new import new_command
     from filmc.cli.run import compile_command, render_command, schema_command
+    from filmc.cli.testing import test_command
     from filmc.cli.watch import watch_command
 
     main.add_command(compile_command)
@@ -175,6 +182,7 @@ def _register_later_commands() -> None:
     main.add_command(new_command)
     main.add_command(diff_command)
     main.add_command(watch_command)
+    main.add_command(test_command)
 
 
 _register_later_commands()

@@ -86,6 +86,11 @@ def _excerpt(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def state_word(job: Job) -> str:
+    """A previz clip the picture pass draws has no file to cache: say so rather than "no"."""
+    return "[cyan]drawn[/]" if job.drawn else cached_word(job.cached)
+
+
 def cached_word(cached: bool) -> str:
     """Words, not ✓/✗: the column is read by people and by screen readers, and survives any font."""
     return "[green]yes[/]" if cached else "[yellow]no[/]"
@@ -115,11 +120,16 @@ def print_plan(plan: Plan, out: Console, *, full: bool = False) -> None:
     out.print(f"[bold]{escape(plan.film.title)}[/] — {frames.length(tl.frames)}, {tl.width}x{tl.height} @ "
               f"{float(frames.fps):g} fps, {tl.frames} frames, profile [bold]{escape(plan.profile.name)}[/]")
     print_timeline(plan, out)
+    print_fit(plan, out)
     if full:
         print_shot_blocks(plan, out)
         print_line_blocks(plan, out)
     else:
         print_narration(plan, out)
+    if plan.translation is not None:
+        from filmc.cli.translation_view import print_translation
+
+        print_translation(plan, out, full=full)
     print_music(plan, out, full=full)
     print_totals(plan, out)
 
@@ -162,6 +172,25 @@ def print_timeline(plan: Plan, out: Console) -> None:
         out.print(f"  {note}", highlight=False)
 
 
+def print_fit(plan: Plan, out: Console) -> None:
+    """`fit narration`: each fitted scene and shot, planned → fitted, and whether the voice was measured; a fit
+    from estimates says it is provisional, since the render makes the voice first and may fit it otherwise."""
+    from rich.markup import escape
+
+    if not plan.film.fit:
+        return
+    frames = Frames.of(plan)
+    how = ("provisional: lines estimated from their text at the voice's pace; render makes the voice first and "
+           "fits to it" if plan.film.provisional else "to the voice as made")
+    out.print(f"[bold]Fitted to the narration[/] ({how})", highlight=False)
+    for fit in plan.film.fit:
+        out.print(f"  {fit.scene_id} {escape(fit.title)}: {frames.length(fit.planned)} planned → "
+                  f"{frames.length(fit.frames)} fitted (narration {fit.needed:.2f}s; allowed "
+                  f"{frames.length(fit.low)}..{frames.length(fit.high)})", highlight=False)
+        shots = [f"{s.shot_id} {frames.length(s.planned)} → {frames.length(s.frames)}" for s in fit.shots]
+        out.print(f"    {', '.join(shots)}", highlight=False)
+
+
 def _scene_row(rows: TimelineRows, plan: Plan, first: ResolvedShot) -> None:
     from rich.markup import escape
 
@@ -186,7 +215,7 @@ def _segment_row(rows: TimelineRows, seg: Segment, video: tuple[Job, VideoSpec] 
     made = f"{job.backend} {rows.frames.length(spec.request.frames)}"
     what = spec.request.source_file or spec.request.prompt
     rows.table.add_row(f"  {seg.id}", span, length, escape(made), f"${job.estimated_usd:.2f}",
-                       cached_word(job.cached), escape(_excerpt(what, 200)))
+                       state_word(job), escape(_excerpt(what, 200)))
 
 
 def _transition_row(rows: TimelineRows, t: TransitionSpec, start: int, what: str) -> None:
@@ -237,7 +266,7 @@ def print_shot_blocks(plan: Plan, out: Console) -> None:
         length, _ = frames.as_written(shot.frames, shot.written)
         head = (f"{shot.id} · {shot.scene_title} · {frames.span(shot.start_frame, shot.frames)} ({length}) · "
                 f"{job.backend} {frames.length(video.request.frames)} · ${job.estimated_usd:.2f} · "
-                f"{'cached' if job.cached else 'not cached'}")
+                f"{'drawn' if job.drawn else 'cached' if job.cached else 'not cached'}")
         out.print()
         _print_wrapped(out, wrap_head(head, out.width), bold=True)
         req = video.request
@@ -325,6 +354,8 @@ def print_totals(plan: Plan, out: Console) -> None:
     if exp.calls or exp.usd:
         out.print(f"Expansion: {exp.expander} {exp.model}, {exp.calls} call(s), {exp.input_tokens} tokens in, "
                   f"{exp.output_tokens} out, ${exp.usd:.2f}")
-    todo = [j for j in plan.jobs if not j.cached]
+    todo = [j for j in plan.jobs if not j.cached and not j.drawn]
+    drawn = sum(j.drawn for j in plan.jobs)
     out.print(f"[bold]{len(todo)} of {len(plan.jobs)} jobs to run, est. ${plan.estimated_usd:.2f}[/]"
-              + (f" (${plan.total_usd:.2f} with nothing cached)" if plan.total_usd != plan.estimated_usd else ""))
+              + (f" (${plan.total_usd:.2f} with nothing cached)" if plan.total_usd != plan.estimated_usd else "")
+              + (f"; {drawn} previz clip(s) drawn in the picture pass" if drawn else ""))

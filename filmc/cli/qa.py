@@ -31,11 +31,24 @@ def print_report(summary: RenderSummary, out: Console) -> None:
         table.add_row("true peak", f"{qa.true_peak_dbtp:.1f} dBTP")
     overruns = ", ".join(f"{o.line} +{o.needed - o.slot:.1f}s" for o in qa.overruns) or "none"
     table.add_row("narration overruns", overruns)
-    table.add_row("jobs", f"{qa.made} made, {qa.cached} cached, {qa.failed} failed of {qa.jobs}")
+    drawn = f", {qa.drawn} drawn in the picture" if qa.drawn else ""
+    table.add_row("jobs", f"{qa.made} made, {qa.cached} cached{drawn}, {qa.failed} failed of {qa.jobs}")
     table.add_row("cost", f"${qa.usd:.2f} estimated" + (f", ${qa.ledger_usd:.2f} in the ledger (billed or possibly "
                                                         "billed; see manifest.json)" if qa.ledger_usd else ""))
+    for result in qa.expectations:   # each `expect` line of the film, as measured on the delivered file
+        verdict = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+        table.add_row(f"expect {escape(result.expectation.text)}", f"{verdict} {escape(result.measured)}")
     for name, file in summary.manifest.outputs.items():
         table.add_row(name, escape(f"{summary.out_dir}/{file}"))
     out.print(table)
     for outcome in summary.failed:
         out.print(f"[red]failed[/] {outcome.job}: {escape(outcome.error or '')}")
+
+
+def report_unmet(summary: RenderSummary, output_format: str) -> None:
+    """Each `expect` line the delivered film doesn't meet, as a diagnostic at that line (F0810)."""
+    from filmc.cli.common import report
+    from filmc.diagnostics import FilmError
+    from filmc.verify import failures
+
+    report(FilmError(failures(summary.unmet)), output_format)

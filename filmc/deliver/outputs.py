@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filmc import __version__
 from filmc.assemble import Format, PictureSegment, conform_segment, handles
@@ -26,6 +26,10 @@ from filmc.render.cache import Cache
 from filmc.render.jobs import kind_of, suffix_of
 from filmc.render.ledger import LedgerEntry, spent
 from filmc.render.outcome import AssetMeta, JobOutcome
+from filmc.verify import ExpectationResult, Rendered, SpokenLine, verify
+
+if TYPE_CHECKING:
+    from filmc.deliver.timeline import ExportClip
 
 
 class Overrun(Model):
@@ -47,8 +51,10 @@ class QAReport(Model):
     made: int
     cached: int
     failed: int
+    drawn: int = 0               # previz clips drawn inside the picture pass, with no file of their own
     usd: Decimal                 # the estimate of the jobs made
     ledger_usd: Decimal = Decimal(0)   # what the ledger says was (or may have been) billed
+    expectations: tuple[ExpectationResult, ...] = ()   # each `expect` line, measured on the delivered film
 
 
 class ManifestAsset(Model):
@@ -93,6 +99,11 @@ class RenderSummary(Model):
     def failed(self) -> list[JobOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
 
+    @property
+    def unmet(self) -> list[ExpectationResult]:
+        """The film's `expect` lines the delivered film doesn't meet."""
+        return [r for r in self.manifest.qa.expectations if not r.passed]
+
 
 _SLUG_BYTES = 96   # file names stop at 255 bytes; `.storyboard.html` and the folder of the same name fit after this
 
@@ -108,13 +119,20 @@ def slug(title: str) -> str:
     return f"{cut}-{digest}"
 
 
+def language_suffix(plan: Plan) -> str:
+    """`.en` for a translation's outputs (`--lang en`), nothing for the film's own language: the languages of
+    one film sit side by side in its folder and never replace each other."""
+    return f".{plan.translation.language}" if plan.translation else ""
+
+
 def output_name(plan: Plan) -> str:
-    """The film's file name without its suffix: a draft is `<slug>.draft`, so it never replaces a full render."""
-    return slug(plan.film.title) + (".draft" if plan.profile.draft else "")
+    """The film's file name without its suffix: a draft is `<slug>.draft`, so it never replaces a full render;
+    a translation `<slug>.en` (`<slug>.en.draft`)."""
+    return slug(plan.film.title) + language_suffix(plan) + (".draft" if plan.profile.draft else "")
 
 
 def manifest_name(plan: Plan) -> str:
-    return "manifest.draft.json" if plan.profile.draft else "manifest.json"
+    return f"manifest{language_suffix(plan)}{'.draft' if plan.profile.draft else ''}.json"
 
 
 def subtitles(plan: Plan, metas: Mapping[str, AssetMeta]) -> tuple[str, str]:
@@ -148,6 +166,22 @@ def manifest_asset(job: Job, outcome: JobOutcome, meta: AssetMeta | None) -> Man
                          cache_hit=outcome.status == "cached", path=outcome.path)
 
 
+def expectations(plan: Plan, metas: Mapping[str, AssetMeta], film: Path | None, srt: Path,
+                 usd: Decimal, store: Path | None = None,
+                 loudness: tuple[float | None, float | None] | None = None) -> tuple[ExpectationResult, ...]:
+    """The film's `expect` lines judged on the delivered files; each line at its voiced length, or at the
+    checker's estimate where its voice wasn't made."""
+    if not plan.film.expectations:
+        return ()
+    voiced = {spec.beat_id: metas[job.id].duration for job, spec in plan.specs(VoiceSpec) if job.id in metas}
+    texts = {spec.beat_id: spec.request.text for _, spec in plan.specs(VoiceSpec)}
+    lines = tuple(SpokenLine(beat_id=b.id, scene_id=b.scene_id, text=texts.get(b.id, b.text), start=b.start,
+                             duration=voiced.get(b.id, b.estimated)) for b in plan.film.timeline.beats)
+    rendered = Rendered(film=str(film) if film else None, subtitles=str(srt), lines=lines, usd=usd,
+                        store=str(store) if store else None, loudness=loudness)
+    return verify(plan.film, rendered)
+
+
 def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, out_dir: Path,
                   ledger: Sequence[LedgerEntry] = ()) -> Manifest:
     """Place the film and its sidecars; measure it; write the manifest last (it lists what was written)."""
@@ -176,9 +210,14 @@ def write_outputs(plan: Plan, outcomes: Mapping[str, JobOutcome], cache: Cache, 
     written["storyboard"] = write_storyboard(plan, out_dir / f"{name}.storyboard.html", cache=cache,
                                              outcomes=outcomes).name
     statuses = [o.status for o in outcomes.values()]
+    mux_meta = metas.get(mux_job.id) if "film" in written else None
+    qa_extra["expectations"] = expectations(plan, metas, film if "film" in written else None,
+                                            out_dir / f"{name}.srt", spent(ledger), store=cache.root / "measured",
+                                            loudness=(mux_meta.lufs, mux_meta.true_peak) if mux_meta else None)
     qa = QAReport(duration=qa_extra.pop("duration", 0.0), planned_duration=plan.film.timeline.duration,
                   loudness_target=plan.profile.loudness, overruns=overruns(plan, metas), jobs=len(statuses),
                   made=statuses.count("made"), cached=statuses.count("cached"), failed=statuses.count("failed"),
+                  drawn=statuses.count("drawn"),
                   usd=sum((o.usd for o in outcomes.values()), Decimal(0)), ledger_usd=spent(ledger), **qa_extra)
     assets = tuple(manifest_asset(j, outcomes[j.id], metas.get(j.id)) for j in plan.jobs)
     manifest = Manifest(title=plan.film.title, source=plan.source, profile=plan.profile.name,
@@ -211,26 +250,31 @@ def _draw_card(segment: PictureSegment, fmt: Format, handle: int, copy: Path, wo
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path, name: str,
-                   work: Path | None = None) -> str:
-    """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve; cards
-    are drawn in `work` (the system's temp folder if None). Each clip carries its prompt, key and cost."""
-    from filmc.deliver.timeline import (  # OpenTimelineIO only when a timeline is written
-        ExportAudio,
-        ExportClip,
-        line_notes,
-        music_notes,
-        scene_markers,
-        segment_notes,
-        write_otio,
-    )
+def _picture_clips(plan: Plan, picture: PictureSpec, segments: Sequence[PictureSegment], made: Path, media: Path,
+                   outcomes: Mapping[str, JobOutcome]) -> list[ExportClip]:
+    """Each segment as its slot of the graded picture, transitions baked in: what the film shows, frame for frame,
+    with every shot's notes; `--keep-clips` gives an editor separate clips with handles instead."""
+    from filmc.deliver.timeline import ExportClip, segment_notes
 
-    (_, picture), = plan.specs(PictureSpec)
-    media = out_dir / "media"
-    deps = {o.job: o for o in outcomes.values()}
+    copy = media / f"picture-{picture.width}x{picture.height}{made.suffix}"
+    place(made, copy)
+    clips, start = [], 0
+    for seg, segment in zip(picture.segments, segments, strict=True):
+        cut = segment.model_copy(update={"source": copy, "drawn": None, "card": None, "transition_in": None,
+                                         "transition_out": None})
+        clips.append(ExportClip(name=seg.segment_id, media=copy, segment=cut, available_frames=picture.frames,
+                                first_frame=start, notes=segment_notes(plan, seg, outcomes)))
+        start += seg.frames
+    return clips
+
+
+def _segment_clips(plan: Plan, picture: PictureSpec, segments: Sequence[PictureSegment], media: Path,
+                   outcomes: Mapping[str, JobOutcome], work: Path | None) -> list[ExportClip]:
+    """Each shot's own clip with its handles, each card drawn once: an editor can re-cut and re-time them."""
+    from filmc.deliver.timeline import ExportClip, segment_notes
+
     generated = {job.id: spec for job, spec in plan.specs(VideoSpec)}
     clips = []
-    segments = segments_of(picture, deps)
     for seg, segment, handle in zip(picture.segments, segments, handles(segments), strict=True):
         notes = segment_notes(plan, seg, outcomes)
         if segment.source is None:  # a card has no media of its own: draw it once for the editor
@@ -244,11 +288,35 @@ def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path
         place(segment.source, copy)
         clips.append(ExportClip(name=seg.segment_id, media=copy, segment=segment.model_copy(update={"source": copy}),
                                 available_frames=clip_frames(generated, seg.video_job, copy), notes=notes))
+    return clips
+
+
+def write_timeline(plan: Plan, outcomes: Mapping[str, JobOutcome], out_dir: Path, name: str,
+                   work: Path | None = None) -> str:
+    """An OpenTimelineIO timeline over copies of the clips, narration and music in media/, for Resolve; cards
+    are drawn in `work` (the system's temp folder if None). Each clip carries its prompt, key and cost."""
+    from filmc.deliver.timeline import (  # OpenTimelineIO only when a timeline is written
+        ExportAudio,
+        line_notes,
+        music_notes,
+        scene_markers,
+        write_otio,
+    )
+
+    (picture_job, picture), = plan.specs(PictureSpec)
+    media = out_dir / "media"
+    deps = {o.job: o for o in outcomes.values()}
+    segments = segments_of(picture, deps)
+    if any(deps[s.video_job].status == "drawn" for s in picture.segments if s.video_job):
+        # previz drawn in the picture pass has no clip files: V1 is the picture, cut at its segments
+        clips = _picture_clips(plan, picture, segments, Path(deps[picture_job.id].path or ""), media, outcomes)
+    else:
+        clips = _segment_clips(plan, picture, segments, media, outcomes, work)
     narration = []
     for job, spec in plan.specs(VoiceSpec):
         outcome = outcomes[job.id]
         if outcome.path:
-            copy = media / f"{spec.beat_id}.wav"
+            copy = media / f"{spec.beat_id}{language_suffix(plan)}.wav"   # each language its own
             place(Path(outcome.path), copy)
             narration.append(ExportAudio(path=copy, start=spec.start, duration=outcome.duration or None,
                                          notes=line_notes(plan, job, spec, outcome)))

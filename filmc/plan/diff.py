@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import Field
+
 from filmc.model import Model
 from filmc.plan.model import Job, Plan, money
 
@@ -52,6 +54,18 @@ class JobChange(Model):
     reruns: bool = False   # added or changed, and not in the cache: render would make it
 
 
+class FitChange(Model):
+    """A scene fitted to its narration whose fitted length differs between the plans (or that is fitted in one
+    only): in frames, with whether the new plan's fit is provisional (estimated, not yet measured)."""
+
+    scene_id: str
+    title: str
+    old_frames: int | None
+    new_frames: int | None
+    fps: float
+    provisional: bool = False
+
+
 class PlanDiff(Model):
     """What render would do differently with the new plan than with the old, and what that costs."""
 
@@ -67,6 +81,10 @@ class PlanDiff(Model):
     old_total_usd: Decimal            # every job of each plan, as if nothing were cached
     new_total_usd: Decimal
     delta_usd: Decimal                # new_total_usd - old_total_usd
+    # `fit narration`: the scenes whose fitted length moved, and the film's length in frames on each side; absent
+    # from the JSON when neither plan fits a scene
+    fits: tuple[FitChange, ...] = Field(default=(), exclude_if=lambda fits: not fits)
+    frames: tuple[int, int] | None = Field(default=None, exclude_if=lambda f: f is None)
 
     @property
     def changed(self) -> bool:
@@ -109,7 +127,29 @@ def diff_plans(old: Plan, new: Plan, *, names: tuple[str, str] | None = None) ->
         jobs=tuple(changes), unchanged=len(unchanged),
         rerun_usd=money(sum((c.new_usd or Decimal(0) for c in changes if c.reruns), Decimal(0))),
         pending=len(pending), pending_usd=money(sum((j.estimated_usd for j in pending), Decimal(0))),
-        old_total_usd=old.total_usd, new_total_usd=new.total_usd, delta_usd=money(new.total_usd - old.total_usd))
+        old_total_usd=old.total_usd, new_total_usd=new.total_usd, delta_usd=money(new.total_usd - old.total_usd),
+        **fit_changes(old, new))
+
+
+def fit_changes(old: Plan, new: Plan) -> dict[str, object]:
+    """The fitted scenes whose length moved, by scene id, and the film's frames before and after; nothing when
+    neither plan is fitted, so other diffs read as before."""
+    if not old.film.fit and not new.film.fit:
+        return {}
+    before = {f.scene_id: f for f in old.film.fit}
+    after = {f.scene_id: f for f in new.film.fit}
+    tl = new.film.timeline
+    changes = []
+    for sid in dict.fromkeys([*after, *before]):
+        was, now = before.get(sid), after.get(sid)
+        if was is not None and now is not None and was.frames == now.frames:
+            continue
+        shown = now or was
+        assert shown is not None
+        changes.append(FitChange(scene_id=sid, title=shown.title, old_frames=was.frames if was else None,
+                                 new_frames=now.frames if now else None, fps=tl.fps_num / tl.fps_den,
+                                 provisional=now.provisional if now else False))
+    return {"fits": tuple(changes), "frames": (old.film.timeline.frames, tl.frames)}
 
 
 def field_changes(old: Job | None, new: Job) -> tuple[FieldChange, ...]:

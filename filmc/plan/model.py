@@ -16,6 +16,7 @@ from filmc.backend.capabilities import FILE_BACKEND
 from filmc.backend.protocol import Capabilities, MusicRequest, OptionValue, Price, VideoRequest, VoiceRequest
 from filmc.check.resolved import CheckedFilm, TransitionSpec
 from filmc.expand.context import ShotPrompt
+from filmc.expand.translation import Translation
 from filmc.model import Model
 from filmc.plan.profiles import Profile
 
@@ -25,7 +26,7 @@ CENT = Decimal("0.0001")
 # The picture, the mix and the mux are made in-process by filmc's assembler; this names it in their keys
 # (bump the version when the assembler's output changes for the same inputs).
 ASSEMBLER_NAME = "ffmpeg"
-ASSEMBLER_VERSION = "2"
+ASSEMBLER_VERSION = "3"   # 3: x264 threads pinned to two, blends cut out of whole streams, bounded chunks
 
 
 class VideoSpec(Model):
@@ -39,6 +40,9 @@ class VoiceSpec(Model):
     beat_id: str
     start: float
     request: VoiceRequest
+    # the film is fitted to its narration: the voice is made before the timeline, which its length decides, so
+    # its key leaves `start` out (`keyed`); absent, not false, when off, so other films keep their keys
+    fitted: bool = Field(default=False, exclude_if=lambda on: not on)
 
 
 class MusicSpec(Model):
@@ -113,6 +117,9 @@ class Job(Model):
     estimated_usd: Decimal
     cached: bool
     remote: bool = False
+    # a previz clip the picture pass draws in place (`Capabilities.drawn`): no file is made for it unless the
+    # profile keeps clips; absent, not false, when off, so other plans read the same
+    drawn: bool = Field(default=False, exclude_if=lambda on: not on)
 
 
 class JobKey(Model):
@@ -150,6 +157,9 @@ class Plan(Model):
     jobs: tuple[Job, ...]
     estimated_usd: Decimal      # the uncached jobs: what render would spend now
     total_usd: Decimal          # every job, as if nothing were cached
+    # `--lang`: the plan of a translation (its lines, where each came from); absent from the JSON for the film's
+    # own language, so an original plan reads as before
+    translation: Translation | None = Field(default=None, exclude_if=lambda t: t is None)
 
     def job(self, job_id: str) -> Job:
         return next(j for j in self.jobs if j.id == job_id)
@@ -167,6 +177,15 @@ class BackendInfo(Model):
     model: str
     capabilities: Capabilities
     price: Price
+
+
+def keyed(spec: Spec) -> Spec:
+    """What a job's key is computed over: its spec, but a voice made before its timeline (`fitted`) without its
+    start, so a line that moves when a fit changes keeps its voice (and a voice measured for the fit is the one
+    the render uses)."""
+    if isinstance(spec, VoiceSpec) and spec.fitted:
+        return spec.model_copy(update={"start": 0.0})
+    return spec
 
 
 def key_options(profile: Profile, layer: JobLayer, backend: str) -> dict[str, OptionValue]:

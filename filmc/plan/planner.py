@@ -36,6 +36,7 @@ from filmc.plan.model import (
     VideoSpec,
     VoiceSpec,
     key_options,
+    keyed,
     money,
 )
 from filmc.plan.profiles import Profile
@@ -81,17 +82,17 @@ class Planner:
         self.diags = Diagnostics()
 
     def add(self, job_id: str, layer: JobLayer, spec: Spec, deps: Sequence[str], seconds: float, usd: Decimal,
-            info: BackendInfo | None = None, files: tuple[str, ...] = ()) -> Job:
+            info: BackendInfo | None = None, files: tuple[str, ...] = (), drawn: bool = False) -> Job:
         """One job, keyed over its spec, its maker and its inputs' keys; `info=None`: filmc's assembler makes it.
         `files`: what it reads that no job makes (a reference image), as `path sha256`."""
         name, version, model = (info.name, info.version, info.model) if info else \
             (ASSEMBLER_NAME, ASSEMBLER_VERSION, "")
         inputs = tuple(self.jobs[d].key for d in deps) + files
         key = content_key(JobKey(backend=name, backend_version=version, model=model,
-                                 options=key_options(self.profile, layer, name), spec=spec, inputs=inputs))
+                                 options=key_options(self.profile, layer, name), spec=keyed(spec), inputs=inputs))
         job = Job(id=job_id, layer=layer, backend=name, backend_version=version, model=model, deps=tuple(deps),
                   files=files, key=key, spec=spec, seconds=round(seconds, 6), estimated_usd=money(usd),
-                  cached=self.is_cached(spec, key), remote=info.capabilities.remote if info else False)
+                  cached=self.is_cached(spec, key), remote=info.capabilities.remote if info else False, drawn=drawn)
         self.jobs[job_id] = job
         return job
 
@@ -137,7 +138,8 @@ class Planner:
             self.add(f"video:{seg.id}", "video", VideoSpec(shot_id=seg.id, request=request), (), fitted,
                      info.price.video_per_second(width, height) * Decimal(str(fitted)), info,
                      files=tuple(f"{path} {file_digest(self.project / path)}" for path in request.reference_images
-                                 if caps.reference_images))
+                                 if caps.reference_images),
+                     drawn=caps.drawn and not self.profile.keep_clips)
 
     def overlay(self, seg: ResolvedShot, caps: Capabilities) -> dict[str, str]:
         """Titles drawn into previz are part of its picture; a real model never sees them (nor pays for them)."""
@@ -195,8 +197,8 @@ class Planner:
                 voice=self.profile.voices.get(beat.voice, beat.voice), voice_description=beat.voice_description,
                 tone=beat.tone or "", pace=beat.pace)
             usd = info.price.per_1k_chars * Decimal(len(line.markup)) / 1000
-            self.add(f"voice:{beat.id}", "voice", VoiceSpec(beat_id=beat.id, start=beat.start, request=request),
-                     (), beat.estimated, usd, info)
+            spec = VoiceSpec(beat_id=beat.id, start=beat.start, request=request, fitted=bool(self.checked.fit))
+            self.add(f"voice:{beat.id}", "voice", spec, (), beat.estimated, usd, info)
 
     def music_job(self) -> str | None:
         if self.tl.music_file:

@@ -40,6 +40,14 @@ class Profile(Model):
     # a quick look, not a delivery: the picture at half size and x264's fastest preset, sound and timing untouched;
     # absent from the plan's JSON when off, so plans written before it read (and compare) the same
     draft: bool = Field(default=False, exclude_if=lambda on: not on)
+    # make the clip files of drawn previz (the animatic) too, for an editor: the picture is the same either way
+    keep_clips: bool = Field(default=False, exclude_if=lambda on: not on)
+    # where the jobs run: `local` (this process), `ray` (a Ray cluster: RAY_ADDRESS's, else a local one) or
+    # `ray://HOST:PORT`; and a shared content-addressed store (`s3://…`, `gs://…`, `file://…`) that workers read
+    # and write. Neither changes a key, and both are absent from the plan's JSON when unset, as `draft` is.
+    executor: str = Field(default="local", pattern=r"^(local|ray|ray://\S+)$", exclude_if=lambda v: v == "local")
+    shared_cache: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9+.-]*://\S+$",
+                                     exclude_if=lambda v: v is None)
 
     def layer(self, layer: Layer) -> BackendConfig:
         config: BackendConfig = getattr(self, layer)
@@ -161,6 +169,12 @@ def _check_secrets(profile: Profile, loc: _Locator, diags: Diagnostics) -> None:
                 diags.error(codes.SECRET_IN_PROFILE, f"profile `{profile.name}`: `{option}` looks like a secret",
                             loc.find("profile", profile.name, layer, "options", option),
                             hint="remove it from filmc.toml; backends read their keys from environment variables")
+    if profile.shared_cache and "@" in profile.shared_cache.split("://", 1)[-1].split("/", 1)[0]:
+        # `s3://user:pass@bucket`: it would be written into every plan, manifest and message
+        diags.error(codes.SECRET_IN_PROFILE, f"profile `{profile.name}`: `shared_cache` holds credentials in its URL",
+                    loc.find("profile", profile.name, "shared_cache"),
+                    hint="give the URL without `user:pass@`; the store reads its credentials from the environment "
+                         "(AWS_PROFILE, AWS_ACCESS_KEY_ID…, an instance role)")
 
 
 def _check_backends(profile: Profile, loc: _Locator, diags: Diagnostics) -> None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from filmc.errors import UsageError
 from filmc.keys import content_key
-from filmc.plan.model import PLAN_VERSION, Job, JobKey, Plan, key_options
+from filmc.plan.model import PLAN_VERSION, Job, JobKey, Plan, key_options, keyed
 
 RECOMPILE = "Re-run `filmc compile --json` to make a new plan"
 
@@ -21,7 +21,7 @@ RECOMPILE = "Re-run `filmc compile --json` to make a new plan"
 def job_key(plan: Plan, job: Job, inputs: tuple[str, ...]) -> str:
     """The key a job must have, given its inputs' keys: the planner's own rule, recomputed."""
     return content_key(JobKey(backend=job.backend, backend_version=job.backend_version, model=job.model,
-                              options=key_options(plan.profile, job.layer, job.backend), spec=job.spec,
+                              options=key_options(plan.profile, job.layer, job.backend), spec=keyed(job.spec),
                               inputs=inputs))
 
 

@@ -17,21 +17,32 @@ from filmc.assemble import (
     render_picture,
 )
 from filmc.assemble import mux as mux_streams
+from filmc.assemble.drawing import Drawer
+from filmc.assemble.video import MapChunks
 from filmc.plan.model import MixSpec, PictureSpec
 from filmc.render.outcome import JobOutcome
 
 
-def segments_of(spec: PictureSpec, deps: Mapping[str, JobOutcome]) -> list[PictureSegment]:
-    """The plan's segments with the made clips' paths: what the assembler and the OTIO export read."""
+def segments_of(spec: PictureSpec, deps: Mapping[str, JobOutcome], drawers: Mapping[str, Drawer] | None = None,
+                textdir: Path | None = None) -> list[PictureSegment]:
+    """The plan's segments with the made clips' paths: what the assembler and the OTIO export read.
+
+    A clip with a drawer is drawn in place at the picture's size (its text files in `textdir`), whether or
+    not its file was kept, so the picture is the same either way; without drawers, a drawn clip has neither
+    file nor drawing (the OTIO export takes it from the picture).
+    """
     out = []
-    for seg in spec.segments:
-        source = Path(deps[seg.video_job].path or "") if seg.video_job else None
+    for index, seg in enumerate(spec.segments):
+        draw = (drawers or {}).get(seg.video_job or "")
+        drawn = draw(spec.width, spec.height, (textdir or Path()) / f"s{index}") if draw else None
+        outcome = deps[seg.video_job] if seg.video_job else None
+        source = Path(outcome.path) if outcome is not None and outcome.path and drawn is None else None
         card = Card(lines=seg.card_lines, style=seg.card_style) if seg.card_style else None
         into, ending = (Transition(kind=t.kind, frames=t.frames) if t else None
                         for t in (seg.transition_in, seg.transition_out))
         grade = () if spec.grade == "none" else seg.grade
         method = "tint" if spec.grade == "tint" else "lut"
-        out.append(PictureSegment(source=source, card=card, frames=seg.frames, transition_in=into,
+        out.append(PictureSegment(source=source, card=card, drawn=drawn, frames=seg.frames, transition_in=into,
                                   transition_out=ending, grade=grade, grade_method=method))
     return out
 
@@ -45,9 +56,11 @@ def encoding_of(spec: PictureSpec) -> Encoding:
     return Encoding.draft() if spec.draft else Encoding()
 
 
-async def picture(spec: PictureSpec, deps: Mapping[str, JobOutcome], out: Path, work: Path) -> None:
-    await asyncio.to_thread(render_picture, segments_of(spec, deps), format_of(spec), out, workdir=work,
-                            encoding=encoding_of(spec))
+async def picture(spec: PictureSpec, deps: Mapping[str, JobOutcome], out: Path, work: Path,
+                  drawers: Mapping[str, Drawer] | None = None, map_chunks: MapChunks | None = None) -> None:
+    segments = segments_of(spec, deps, drawers, work / "drawn")
+    await asyncio.to_thread(render_picture, segments, format_of(spec), out, workdir=work, encoding=encoding_of(spec),
+                            map_chunks=map_chunks)
 
 
 def placements(spec: MixSpec, deps: Mapping[str, JobOutcome]) -> list[NarrationPlacement]:

@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from filmc.model import Model
 
-Kind = Literal["planned", "start", "cached", "made", "failed", "skipped", "retry", "note", "remote"]
+Kind = Literal["planned", "start", "cached", "drawn", "made", "failed", "skipped", "retry", "note", "remote"]
 
 
 class RenderEvent(Model):
@@ -26,3 +26,17 @@ class EventSink(Protocol):
     def emit(self, event: RenderEvent) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Prefixed:
+    """One film's events in a render of several, its job ids named `<film>/<job>`; the caller closes the sink
+    once, after every film (each film's run closes this, which closes nothing)."""
+
+    def __init__(self, sink: EventSink, prefix: str) -> None:
+        self.sink, self.prefix = sink, prefix
+
+    def emit(self, event: RenderEvent) -> None:
+        self.sink.emit(event.model_copy(update={"job": f"{self.prefix}/{event.job}"}))
+
+    def close(self) -> None:
+        return None

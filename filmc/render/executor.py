@@ -15,14 +15,16 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
+from filmc.assemble.drawing import Drawer
 from filmc.assemble.media import MediaError, terminate_running
-from filmc.backend.protocol import BackendError, Layer, RemoteState, RenderContext, VoiceResult
+from filmc.backend.protocol import BackendError, Layer, RemoteState, RenderContext
 from filmc.backend.registry import Backends
 from filmc.backend.remote import RemoteGone
-from filmc.files import atomic_path_async, owned_name
+from filmc.files import owned_name
 from filmc.locks import key_lock
 from filmc.plan.model import Job, Plan, Spec
 from filmc.render import jobs
@@ -31,7 +33,9 @@ from filmc.render.events import EventSink, RenderEvent
 from filmc.render.gates import Providers, Share
 from filmc.render.journal import Journal
 from filmc.render.ledger import Ledger, spent
+from filmc.render.making import make_asset
 from filmc.render.outcome import AssetMeta, JobOutcome
+from filmc.render.store import store_secrets
 from filmc.secrets import redact
 
 GRACE_SECONDS = 60.0   # past a remote job's deadline, for its own loop to stop and say so
@@ -42,18 +46,21 @@ class Executor:
 
     def __init__(self, plan: Plan, backends: Backends, cache: Cache, journal: Journal, events: EventSink,
                  *, jobs: int = 4, force: frozenset[str] = frozenset(), recreate: frozenset[str] = frozenset(),
-                 max_cost: Decimal | None = None, retries: int = 3, backoff: float = 1.0) -> None:
+                 max_cost: Decimal | None = None, retries: int = 3, backoff: float = 1.0,
+                 shared: dict[str, asyncio.Task[JobOutcome]] | None = None) -> None:
+        """`shared`: the jobs in flight by key of every executor of one render of several films on one cache,
+        so a job two films share is made once (the same dict for each)."""
         self.plan, self.backends, self.cache, self.journal = plan, backends, cache, journal
         self.events, self.force, self.retries, self.backoff = events, force, retries, backoff
         self.recreate, self.max_cost = recreate, max_cost
         self.ledger = Ledger()
         self.in_flight: dict[str, Decimal] = {}   # paid jobs started and not yet in the ledger: their estimates
-        self.secrets = secrets_of(backends)
+        self.secrets = secrets_of(backends) | store_secrets(cache.store.url if cache.store else None)
         self.gate = asyncio.Semaphore(max(1, jobs))   # --jobs: lent back by paid jobs while they only wait
         self.layer_gates: dict[str, asyncio.Semaphore] = {}
         self.providers = Providers(plan, backends)
         self.tasks: dict[str, asyncio.Task[JobOutcome]] = {}
-        self.by_key: dict[str, asyncio.Task[JobOutcome]] = {}
+        self.by_key: dict[str, asyncio.Task[JobOutcome]] = {} if shared is None else shared
         self.workdir = cache.root / "work"
         records = journal.records()
         # paid for by an earlier render, only polled now: their charges are in this ledger, not in this budget
@@ -96,6 +103,9 @@ class Executor:
             outcome = JobOutcome(job=job.id, key=job.key, status="skipped", error=f"needs {', '.join(blocked)}")
             self.events.emit(RenderEvent(kind="skipped", job=job.id, layer=job.layer, message=outcome.error or ""))
             return outcome
+        if job.drawn:  # previz the picture pass draws in place: no file to make or find
+            self.events.emit(RenderEvent(kind="drawn", job=job.id, layer=job.layer))
+            return JobOutcome(job=job.id, key=job.key, status="drawn")
         if job.key in self.by_key:  # two jobs, one asset: make it once
             shared = await asyncio.shield(self.by_key[job.key])
             return shared.model_copy(update={"job": job.id, "status": "cached" if shared.status == "made"
@@ -120,7 +130,8 @@ class Executor:
 
     async def make_locked(self, job: Job, deps: dict[str, JobOutcome]) -> JobOutcome:
         path = self.cache.path(job.spec.kind, job.key, jobs.suffix_of(job.spec))
-        meta = self.hit(job)
+        # with a shared store a hit may download: in a thread, so the loop (and a Ray driver's courier) runs on
+        meta = await asyncio.to_thread(self.hit, job) if self.cache.store is not None else self.hit(job)
         if meta is not None:
             self.events.emit(RenderEvent(kind="cached", job=job.id, layer=job.layer))
             return JobOutcome(job=job.id, key=job.key, status="cached", path=str(path), duration=meta.duration)
@@ -145,7 +156,8 @@ class Executor:
                         self.in_flight.pop(job.id, None)
                 self.journal.write("done", job.id, job.key)
                 shutil.rmtree(self.scratch(job), ignore_errors=True)  # stored: what was kept for it has served
-                if job.remote and not self.ledger.has(job.id):  # a backend that reports no costs: the estimate
+                if job.remote and not any(e.job == job.id and e.basis != "possibly-billed"   # no costs reported:
+                                          for e in self.ledger.entries):                        # the estimate
                     self.ledger.recorder(job.id)(job.estimated_usd, "estimated", f"{job.backend}: made")
                 outcome = JobOutcome(job=job.id, key=job.key, status="made", path=str(path), attempts=attempt,
                                      seconds=round(time.monotonic() - started, 3), usd=job.estimated_usd,
@@ -161,7 +173,9 @@ class Executor:
                     else f"{type(err).__name__}: {_describe(err)}"
                 error = redact(error, self.secrets)  # SDK errors echo headers: no key reaches a journal or a screen
                 transient = isinstance(err, TimeoutError) or getattr(err, "transient", False)
-                self.journal.write("failed", job.id, job.key, detail=error)
+                # a create that may have been sent with its id never received (a lost worker): the journal keeps it
+                self.journal.write("failed", job.id, job.key, detail=error,
+                                   lost_create=bool(getattr(err, "lost_create", False)))
                 if isinstance(err, RemoteGone):
                     self.journal.write("remote_gone", job.id, job.key, detail=error)
                     error += f"; to pay for a new one: filmc render --recreate {job.id}"
@@ -229,22 +243,15 @@ class Executor:
         work = self.workdir / owned_name()   # a killed render's is removed by the next one
         work.mkdir(parents=True, exist_ok=True)
         try:
-            async with atomic_path_async(path) as tmp:
-                making = jobs.produce(self.work(job, deps, work, share), tmp)
-                result = await asyncio.wait_for(making, timeout=self.timeout(job))
-                try:
-                    verified = await jobs.verify(job.spec, self.plan, tmp)
-                except MediaError as err:
-                    if job.remote and self.journal.remote(job.key).state is not None:   # resuming can't mend it
-                        raise RemoteGone(f"what the provider made failed verification: {_describe(err)}") from None
-                    raise
-                meta = AssetMeta(job=job.id, key=job.key, size=tmp.stat().st_size, duration=verified.duration,
-                                 words=result.words if isinstance(result, VoiceResult) else (), lufs=verified.lufs,
-                                 true_peak=verified.true_peak)
-                self.cache.record(job.spec.kind, meta, tmp)   # with its sha256: a same-size corruption is no hit
-            return meta
+            return await make_asset(self.plan, self.cache, self.work(job, deps, work, share), path,
+                                    timeout=self.timeout(job),
+                                    journalled=lambda: self.journal.remote(job.key).state is not None,
+                                    warn=lambda text: self.note(job, text))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def note(self, job: Job, text: str) -> None:
+        self.events.emit(RenderEvent(kind="note", job=job.id, layer=job.layer, message=redact(text, self.secrets)))
 
     def scratch(self, job: Job) -> Path:
         return self.cache.root / "scratch" / job.key[:2] / job.key
@@ -259,7 +266,8 @@ class Executor:
     def work(self, job: Job, deps: dict[str, JobOutcome], workdir: Path, share: Share) -> jobs.Work[Spec]:
         """What the job's kind may use; a remote job learns its journalled id, to resume instead of paying again."""
         if jobs.kind_of(job.spec).assembly:
-            return jobs.Work(job=job, spec=job.spec, deps=deps, backend=None, ctx=RenderContext(workdir=workdir))
+            return jobs.Work(job=job, spec=job.spec, deps=deps, backend=None, ctx=RenderContext(workdir=workdir),
+                             drawers=self.drawers(job))
         known = self.journal.remote(job.key).state if job.remote else None
 
         def remember(state: RemoteState) -> None:
@@ -278,6 +286,10 @@ class Executor:
                             files=dict(f.rsplit(" ", 1) for f in job.files),
                             cooldown=self.providers.cooldown(job.backend))
         return jobs.Work(job=job, spec=job.spec, deps=deps, backend=self.backends.media(job.backend), ctx=ctx)
+
+
+    def drawers(self, job: Job) -> Mapping[str, Drawer]:
+        return jobs.drawers(job, self.plan, self.backends.media)
 
 
 def _media_layer(job: Job) -> Layer:

@@ -9,18 +9,23 @@ subtitles say, through the plan's typed `Plan.specs`.)
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from filmc.assemble.audio import measure_loudness
+from filmc.assemble.drawing import Drawer
 from filmc.assemble.media import MediaError, count_frames, probe, verify_media
-from filmc.backend.protocol import MediaBackend, RenderContext, VoiceResult
+from filmc.backend.protocol import DrawnVideoBackend, MediaBackend, RenderContext, VoiceResult
 from filmc.model import Model
 from filmc.plan.model import Job, MixSpec, MusicSpec, MuxSpec, PictureSpec, Plan, Spec, VideoSpec, VoiceSpec
 from filmc.render.outcome import JobOutcome
+
+if TYPE_CHECKING:   # the assembler (numpy with it) is imported when a picture is made, not for the table
+    from filmc.assemble.video import MapChunks
 
 S = TypeVar("S", bound=Spec)
 
@@ -42,6 +47,8 @@ class Work(Generic[S]):
     deps: Mapping[str, JobOutcome]
     backend: MediaBackend | None      # None for the assembly kinds, which filmc makes itself
     ctx: RenderContext
+    drawers: Mapping[str, Drawer] = field(default_factory=dict)   # the picture's drawn inputs, by job id
+    map_chunks: MapChunks | None = None   # how the picture's chunks are encoded (None: two at a time, side by side)
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ def _finite(value: float) -> float | None:
 async def _picture(work: Work[PictureSpec], out: Path) -> None:
     from filmc.render import assembly
 
-    await assembly.picture(work.spec, work.deps, out, work.ctx.workdir)
+    await assembly.picture(work.spec, work.deps, out, work.ctx.workdir, work.drawers, work.map_chunks)
 
 
 async def _mix(work: Work[MixSpec], out: Path) -> None:
@@ -158,6 +165,17 @@ KINDS: dict[str, JobKind[VideoSpec] | JobKind[VoiceSpec] | JobKind[MusicSpec] | 
     "mux": JobKind(MuxSpec, ".mp4", _mux, _verify_mux, assembly=True,
                    describe=lambda s: "the film: picture and mix in one MP4"),
 }
+
+
+def drawers(job: Job, plan: Plan, backend_of: Callable[[str], MediaBackend | None]) -> dict[str, Drawer]:
+    """For each input clip of `job` that a drawing backend makes (kept as a file or not), how the picture pass
+    draws it in place: the picture is the same whether or not the clip file exists."""
+    found: dict[str, Drawer] = {}
+    for dep in map(plan.job, job.deps):
+        backend = backend_of(dep.backend)
+        if isinstance(dep.spec, VideoSpec) and isinstance(backend, DrawnVideoBackend):
+            found[dep.id] = functools.partial(backend.drawing, dep.spec.request)
+    return found
 
 
 def kind_of(spec: Spec) -> JobKind[Spec]:

@@ -30,6 +30,7 @@ class JournalEntry(Model):
     remote: RemoteState | None = None
     remote_id: str | None = None   # journals written before remote states were structured
     detail: str | None = None
+    lost_create: bool | None = None   # a `failed` whose create may have been sent (a lost worker)
 
 
 class RemoteRecord(Model):
@@ -38,6 +39,7 @@ class RemoteRecord(Model):
     state: RemoteState | None = None   # the job to poll instead of creating one
     gone: bool = False                 # the provider failed or forgot it: only --recreate pays again
     unconfirmed: bool = False          # a create was started and no id came back: it may exist, unbilled or not
+    lost_create: bool = False          # one such create is known to have been sent: only an id or the asset clears it
 
 
 class Journal:
@@ -49,11 +51,12 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: Event, job: str, key: str, *, remote: RemoteState | None = None,
-              detail: str | None = None) -> None:
+              detail: str | None = None, lost_create: bool = False) -> None:
         """Append one line in one write, and fsync it. If the journal ends in a torn line (a crash or a full
         disk mid-write), a newline ends it first: else this entry, a paid job's id say, would be glued to
         the torn one and lost with it."""
-        entry = JournalEntry(ts=round(time.time(), 3), event=event, job=job, key=key, remote=remote, detail=detail)
+        entry = JournalEntry(ts=round(time.time(), 3), event=event, job=job, key=key, remote=remote, detail=detail,
+                             lost_create=lost_create or None)
         line = (entry.model_dump_json(exclude_none=True) + "\n").encode("utf-8")
         with self._lock:
             try:
@@ -101,7 +104,9 @@ class Journal:
                 record = RemoteRecord()
             elif entry.event == "start":
                 record = record.model_copy(update={"unconfirmed": record.state is None})
-            elif entry.event in ("failed", "abandoned") and record.state is None:
+            elif entry.event in ("failed", "abandoned") and record.state is None and entry.lost_create:
+                record = record.model_copy(update={"unconfirmed": True, "lost_create": True})
+            elif entry.event in ("failed", "abandoned") and record.state is None and not record.lost_create:
                 record = record.model_copy(update={"unconfirmed": False})  # it failed before creating
             records[entry.key] = record
         return records

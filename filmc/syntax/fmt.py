@@ -21,6 +21,7 @@ _INLINE = {
     "mood": "mood", "clip": "clip", "say_voice": "voice", "tone": "tone", "pace": "pace",
     "pause_after": "pause-after", "start_absolute": "at", "music_file": "music file",
     "transition_in": "transition in", "transition_out": "transition out",
+    "expect": "expect", "fit": "fit narration",
 }
 _BLOCKS = {"palette", "music_cues", "scene", "title_card", "credits_card"}
 
@@ -104,8 +105,8 @@ def _inline(tree: Tree[Token]) -> str:
         return f"frame {tree.children[0]} @ {tree.children[1]}"
     if name == "start_relative":
         return f"+{tree.children[0]}"
-    if name == "with":
-        return "with " + ", ".join(str(c) for c in tree.children)
+    if name in ("with", "translate"):
+        return f"{name} " + ", ".join(str(c) for c in tree.children)
     if name in ("entity", "say", "cue", "stop", "transition"):
         words = [{"cue": "", "stop": ""}.get(name, name)] if name not in ("cue", "stop") else []
     for child in tree.children:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Literal
 
+from pydantic import Field
+
 from filmc.model import Model, Span
 
 
@@ -26,6 +28,15 @@ class Time(Model):
     """A duration or timecode as written, kept exact: `1:05.5` is 131/2 seconds, never a float."""
 
     seconds: Fraction
+    text: str
+    span: Span
+
+
+class Range(Model):
+    """`4s..8s`: a length `fit narration` chooses inside, both bounds included, each kept exact as written."""
+
+    low: Time
+    high: Time
     text: str
     span: Span
 
@@ -150,10 +161,13 @@ class Shot(Model):
     clip: Text | None = None
     beats: tuple[NarrationBeat, ...] = ()
     span: Span
+    # `shot 4s..8s`: the bounds the fit keeps it in; `duration` is then the range's middle, its planned length.
+    # Absent from the IR's JSON when the length is a single time, so films without ranges read the same.
+    range: Range | None = Field(default=None, exclude_if=lambda r: r is None)
 
 
 class Scene(Model):
-    """A story unit; its length is its shots' and, if declared, must agree with them."""
+    """A story unit; its length is its shots' and, if declared, must agree with them (or, fitted, hold them)."""
 
     kind: Literal["scene"] = "scene"
     title: Text
@@ -161,6 +175,10 @@ class Scene(Model):
     shots: tuple[Shot, ...]
     beats: tuple[NarrationBeat, ...] = ()
     span: Span
+    # `scene "x" 10s..20s`: the bounds its fitted length stays in; absent from the JSON when not written
+    range: Range | None = Field(default=None, exclude_if=lambda r: r is None)
+    # where `fit narration` was written in it; absent from the JSON when it wasn't
+    fit: Span | None = Field(default=None, exclude_if=lambda s: s is None)
 
 
 class Card(Model):
@@ -174,9 +192,25 @@ class Card(Model):
     span: Span
 
 
+class Expectation(Model):
+    """`expect …`: what the rendered film must be, as written; the checker judges the words, not the parser."""
+
+    form: Literal["measure", "none", "claim"]   # `loudness -16 LUFS ±1`; `no black > 0.5s`; `every line subtitled`
+    measure: Name                       # `loudness`, `black`, `every-line-subtitled`: claims are joined by `-`
+    compare: Name | None = None         # `<=`, `>`, as written
+    value: Number | Time | None = None  # a time as written (`2:00`, `0.5s`), else a number, signed (`-16`)
+    unit: Name | None = None
+    tolerance: Number | Time | None = None   # `±1`, `+-0.5s`: text keeps the sign as written
+    within: Name | None = None
+    text: str                           # the words after `expect`, for reports
+    span: Span
+
+
 class Film(Model):
     title: Text
     language: Name | None = None
+    # `translate en, fr`: absent from the IR's JSON when not written, so films without it read the same
+    translate: tuple[Name, ...] = Field(default=(), exclude_if=lambda names: not names)
     frame: FrameSpec | None = None
     target: Time | None = None
     by: Text | None = None
@@ -187,4 +221,8 @@ class Film(Model):
     palette_span: Span | None = None
     music: Music | None = None
     sequence: tuple[Scene | Card, ...] = ()
+    # `expect …` lines: absent from the IR's JSON when none is written, like `translate`
+    expectations: tuple[Expectation, ...] = Field(default=(), exclude_if=lambda items: not items)
     span: Span
+    # `fit narration` in the film block: every scene is fitted; absent from the JSON when not written
+    fit: Span | None = Field(default=None, exclude_if=lambda s: s is None)

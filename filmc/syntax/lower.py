@@ -32,6 +32,14 @@ def lower(tree: Tree[Token], path: str) -> tuple[ir.Film, tuple[Diagnostic, ...]
     return film, pass_.diags.sorted()
 
 
+def narration_parts(text: ir.Text) -> tuple[tuple[ir.NarrationPart, ...], tuple[Diagnostic, ...]]:
+    """A line's `[pause 0.8s]`, `[breath]` and `*emphasis*` read outside a film (a translation, an override
+    file) by the film's own rules; `text.span.column` is the column just before the line's first character."""
+    pass_ = Lower(text.span.path)
+    parts = tuple(pass_._narration_parts(text))
+    return parts, pass_.diags.sorted()
+
+
 # The longest time filmc places: a day. Past it nothing is a film, and past 10**308 seconds a float overflows.
 MAX_SECONDS = Fraction(24 * 60 * 60)
 _MAX_TIME_CHARS = 32        # `1440:00.000000000000000000000000`: more digits than any time needs
@@ -125,6 +133,25 @@ class Lower(Transformer[Token, Any]):
             seconds = Fraction(1)  # a placeholder, so the checker reports its own problems, not cascades
         return ir.Time(seconds=seconds, text=str(t), span=self._tok_span(t))
 
+    def _range(self, t: Token) -> ir.Range:
+        """`4s..8s`, one token: each half read as a TIME with its own span, so a bad bound is pointed at."""
+        raw = str(t)
+        low_raw, high_raw = raw.split("..")
+        line, column = t.line or 1, t.column or 1
+        low = self._time(Token("TIME", low_raw, line=line, column=column, end_line=line,
+                               end_column=column + len(low_raw)))
+        at = column + len(low_raw) + 2
+        high = self._time(Token("TIME", high_raw, line=line, column=at, end_line=line, end_column=at + len(high_raw)))
+        return ir.Range(low=low, high=high, text=raw, span=self._tok_span(t))
+
+    def _length(self, t: Token) -> tuple[ir.Time, ir.Range | None]:
+        """A shot's length: a time, or a range and its middle (the length it is planned at before the fit)."""
+        if t.type != "RANGE":
+            return self._time(t), None
+        bounds = self._range(t)
+        middle = (bounds.low.seconds + bounds.high.seconds) / 2
+        return ir.Time(seconds=middle, text=bounds.text, span=bounds.span), bounds
+
     def _number(self, t: Token) -> ir.Number:
         return ir.Number(value=float(str(t)), text=str(t), span=self._tok_span(t))  # 1e999 reads as inf: out of range
 
@@ -141,6 +168,10 @@ class Lower(Transformer[Token, Any]):
     @v_args(meta=True)
     def language(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
         return ("language", self._name(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def translate(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("translate", tuple(self._name(t) for t in c), self._span(meta))
 
     @v_args(meta=True)
     def frame(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
@@ -277,17 +308,26 @@ class Lower(Transformer[Token, Any]):
     def shot(self, meta: Meta, c: list[Any]) -> ir.Shot:
         beats = tuple(x for x in c[2:] if isinstance(x, ir.NarrationBeat))
         props = self._props([x for x in c[2:] if isinstance(x, tuple)], "this shot")
-        return ir.Shot(duration=self._time(c[0]), description=self._text(c[1]), beats=beats,
+        duration, bounds = self._length(c[0])
+        return ir.Shot(duration=duration, range=bounds, description=self._text(c[1]), beats=beats,
                        span=self._span(meta), **props)
+
+    @v_args(meta=True)
+    def fit(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
+        return ("fit", self._span(meta), self._span(meta))
 
     @v_args(meta=True)
     def scene(self, meta: Meta, c: list[Any]) -> ir.Scene:
         title = self._text(c[0])
         rest = c[1:]
-        duration = self._time(rest.pop(0)) if rest and isinstance(rest[0], Token) else None
+        length = rest.pop(0) if rest and isinstance(rest[0], Token) else None
+        duration = self._time(length) if length is not None and length.type == "TIME" else None
+        bounds = self._range(length) if length is not None and length.type == "RANGE" else None
         shots = tuple(x for x in rest if isinstance(x, ir.Shot))
         beats = tuple(x for x in rest if isinstance(x, ir.NarrationBeat))
-        return ir.Scene(title=title, duration=duration, shots=shots, beats=beats, span=self._span(meta))
+        props = self._props([x for x in rest if isinstance(x, tuple)], "this scene")
+        return ir.Scene(title=title, duration=duration, range=bounds, shots=shots, beats=beats,
+                        span=self._span(meta), **props)
 
     @v_args(meta=True)
     def start_relative(self, meta: Meta, c: list[Token]) -> tuple[str, Any, Span]:
@@ -371,6 +411,49 @@ class Lower(Transformer[Token, Any]):
         return Span(path=s.path, line=s.line, column=s.column + 1 + start, end_line=s.line,
                     end_column=s.column + 1 + end)
 
+    # -- expectations: the words as written; the checker knows which measures, units and scopes exist
+    @v_args(meta=True)
+    def expect(self, meta: Meta, c: list[ir.Expectation]) -> ir.Expectation:
+        return c[0].model_copy(update={"span": self._span(meta)})
+
+    def _quantity(self, t: Token) -> ir.Number | ir.Time:
+        return self._time(t) if t.type == "TIME" else self._number(t)
+
+    def _tolerance(self, t: Token) -> ir.Number | ir.Time:
+        """`±1`, `+-0.5s`: a time when it carries a unit, else a number in the measure's own unit."""
+        raw = str(t)
+        body = raw[1:] if raw.startswith("±") else raw[2:]
+        if body.endswith("s"):
+            return self._time(Token("TIME", body, line=t.line, column=t.column, end_line=t.end_line,
+                                    end_column=t.end_column)).model_copy(update={"text": raw})
+        return ir.Number(value=float(body), text=raw, span=self._tok_span(t))
+
+    @v_args(meta=True)
+    def expect_measure(self, meta: Meta, c: list[Token]) -> ir.Expectation:
+        """`loudness -16 LUFS ±1`, `true-peak <= -1 dBTP`, `duration 2:00 ±0.5s`, `cost <= 30 USD`."""
+        measure, rest = c[0], list(c[1:])
+        compare = self._name(rest.pop(0)) if rest[0].type == "COMPARE" else None
+        value = self._quantity(rest.pop(0))
+        tolerance = self._tolerance(rest.pop()) if rest and rest[-1].type == "TOLERANCE" else None
+        unit = self._name(rest[0]) if rest else None
+        return ir.Expectation(form="measure", measure=self._name(measure), compare=compare, value=value, unit=unit,
+                              tolerance=tolerance, text=" ".join(map(str, c)), span=self._span(meta))
+
+    @v_args(meta=True)
+    def expect_none(self, meta: Meta, c: list[Token]) -> ir.Expectation:
+        """`no black > 0.5s`, `no silence > 2s within narration`."""
+        within = self._name(c[5]) if len(c) > 5 else None
+        return ir.Expectation(form="none", measure=self._name(c[1]), compare=self._name(c[2]),
+                              value=self._time(c[3]), within=within, text=" ".join(map(str, c)),
+                              span=self._span(meta))
+
+    @v_args(meta=True)
+    def expect_claim(self, meta: Meta, c: list[Token]) -> ir.Expectation:
+        """`every line subtitled`, `narration inside its scene`: named by their words joined with `-`."""
+        words = [str(t) for t in c]
+        measure = ir.Name(name="-".join(words), span=self._span(meta))
+        return ir.Expectation(form="claim", measure=measure, text=" ".join(words), span=self._span(meta))
+
     # -- the film
     def _props(self, items: list[tuple[str, Any, Span]], where: str) -> dict[str, Any]:
         seen: dict[str, Span] = {}
@@ -392,6 +475,7 @@ class Lower(Transformer[Token, Any]):
             entities=tuple(x for x in items if isinstance(x, ir.Entity)),
             voices=tuple(x for x in items if isinstance(x, ir.Voice)),
             sequence=tuple(x for x in items if isinstance(x, ir.Scene | ir.Card)),
+            expectations=tuple(x for x in items if isinstance(x, ir.Expectation)),
             palette_span=palette_span,
             span=self._span(meta),
             **props,

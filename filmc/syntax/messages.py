@@ -23,6 +23,9 @@ _WORDS = {
     "NUMBER": "a number",
     "COLOR": "a colour like #3A7BD5",
     "SIZE": "a frame size like 1280x720",
+    "SIGNED": "a negative number like -16",
+    "COMPARE": "a comparison like <=",
+    "TOLERANCE": "a tolerance like ±1",
     "$END": "the end of the file",
 }
 
