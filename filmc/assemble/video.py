@@ -284,10 +284,20 @@ def join_graph(segments: Sequence[PictureSegment], fmt: Format, heads: Sequence[
 
 
 def _chunks(segments: Sequence[PictureSegment], max_inputs: int) -> list[range]:
-    """Runs of at most `max_inputs` segments. A run may start on a transition: its pass draws the previous
-    segment again for the tail that blends in (`lead_in`), so a long chain of transitions can't grow a graph,
-    and its memory, without bound."""
-    return [range(start, min(start + max_inputs, len(segments))) for start in range(0, len(segments), max_inputs)]
+    """Runs of at most `max_inputs` segments, ending before a cut where one falls in the run's second half. Only
+    a chain of transitions longer than that makes a run start on a transition: its pass then draws (or decodes
+    and grades) the previous segment again for the tail that blends in (`lead_of`), so no chain can grow a
+    graph, and its memory, without bound, and the work done twice stays rare."""
+    chunks: list[range] = []
+    start = 0
+    while start < len(segments):
+        end = min(start + max_inputs, len(segments))
+        if end < len(segments):
+            cuts = [i for i in range(end, start + max(1, max_inputs // 2), -1) if not _blend_frames(segments[i])]
+            end = cuts[0] if cuts else end
+        chunks.append(range(start, end))
+        start = end
+    return chunks
 
 
 def lead_of(segments: Sequence[PictureSegment], chunk: range) -> PictureSegment | None:
@@ -356,7 +366,7 @@ def render_picture(segments: Sequence[PictureSegment], fmt: Format, out: Path, *
     into one graph encodes it once. Films are cut into chunks of `max_inputs` segments, each chunk encoded
     once and the chunks concatenated by stream copy: a graph keeps every segment's frame pools (~7 MB a drawn
     720p segment, ~25 MB an open 720p decoder) until it ends, so a bounded chunk keeps the largest ffmpeg
-    near 230 MB however long the film and however long its chains of transitions (a chunk opening on a
+    under 200 MB however long the film and however long its chains of transitions (a chunk opening on a
     transition draws the previous segment again for the tail it blends in). `encoding`: x264's preset and
     CRF (default: the delivery setting; `Encoding.draft()` for a quick look). `map_chunks`: how the chunks'
     passes are run (default: `CHUNKS_AT_ONCE` side by side; the Ray executor runs them as parallel tasks), and
