@@ -11,6 +11,18 @@ from filmc.deliver.outputs import RenderSummary
 from filmc.pipeline import compile_film, render_film
 from tests.conftest import FILMS
 
+# The `final` profile with only the voice paid for (ElevenLabs): the prompts, the animatic and the score stay offline.
+ELEVENLABS_VOICE_ONLY = """
+[profile.final]
+voices = { narrator = "voice-it-1" }
+[profile.final.expand]
+backend = "template"
+[profile.final.video]
+backend = "animatic"
+[profile.final.music]
+backend = "synth"
+"""
+
 
 def hello_project(root: Path, profile: str, edit: tuple[str, str] | None = None) -> Path:
     """hello.film (optionally edited) beside a filmc.toml holding `profile`."""

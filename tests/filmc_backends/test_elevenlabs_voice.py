@@ -27,19 +27,10 @@ from filmc_backends.elevenlabs_voice import (
     words_of,
 )
 from tests.fakes.elevenlabs_fake import FakeElevenLabs, speak
-from tests.filmc_backends.final import hello_project, render_final
+from tests.filmc_backends.final import ELEVENLABS_VOICE_ONLY, hello_project, render_final
 
 KEY = "el-test-93c2d7aa-secret-value"
-PROFILE = """
-[profile.final]
-voices = { narrator = "voice-it-1" }
-[profile.final.expand]
-backend = "template"
-[profile.final.video]
-backend = "animatic"
-[profile.final.music]
-backend = "synth"
-"""
+PROFILE = ELEVENLABS_VOICE_ONLY
 
 
 @pytest.fixture

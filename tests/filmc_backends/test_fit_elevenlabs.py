@@ -17,21 +17,12 @@ from filmc.errors import BudgetError
 from filmc.pipeline import compile_film, render_film
 from filmc.plan.model import VideoSpec
 from tests.fakes.elevenlabs_fake import FakeElevenLabs
-from tests.filmc_backends.final import hello_project
+from tests.filmc_backends.final import ELEVENLABS_VOICE_ONLY, hello_project
 
 pytestmark = pytest.mark.slow
 
 KEY = "el-test-5f0c11aa-secret-value"
-PROFILE = """
-[profile.final]
-voices = { narrator = "voice-it-1" }
-[profile.final.expand]
-backend = "template"
-[profile.final.video]
-backend = "animatic"
-[profile.final.music]
-backend = "synth"
-"""
+PROFILE = ELEVENLABS_VOICE_ONLY
 FITTED = ('''  scene "Turn" {
     shot 2s "The orb turns, catching light" {''', '''  scene "Turn" {
     fit narration
