@@ -18,7 +18,7 @@ from filmc.expand.context import ShotPrompt
 from filmc.pipeline import compile_film
 from filmc.plan.model import VideoSpec
 from tests.conftest import FILMS
-from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text
+from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text, serving
 
 KEY = "sk-ant-test-compile-7d2e4f-secret"
 
@@ -31,9 +31,7 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(answer, api_key=KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    with serving(answer, KEY, monkeypatch) as server:
         yield server
 
 

@@ -21,7 +21,7 @@ from filmc.expand.translation import LineTranslation
 from filmc.pipeline import compile_film
 from filmc.plan.model import Plan, VoiceSpec
 from tests.conftest import FILMS
-from tests.fakes.anthropic_fake import Answer, FakeAnthropic, first_user_text
+from tests.fakes.anthropic_fake import Answer, FakeAnthropic, first_user_text, serving, translation_requests
 
 KEY = "sk-ant-test-translate-5c1a9e-secret"
 
@@ -148,14 +148,8 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(answer, api_key=KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    with serving(answer, KEY, monkeypatch) as server:
         yield server
-
-
-def translation_requests(fake: FakeAnthropic) -> list[dict[str, Any]]:
-    return [r.body for r in fake.requests if "text" in r.body["tools"][0]["input_schema"]["properties"]]
 
 
 def test_claude_translates_each_line_once_through_the_forced_schema(fake: FakeAnthropic, tmp_path: Path) -> None:

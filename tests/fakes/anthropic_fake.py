@@ -16,13 +16,17 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.fakes.loopback import Faults, injected_fault
+
+if TYPE_CHECKING:
+    import pytest
 
 Json = dict[str, Any]
 Responder = Callable[[Json], Json]  # request body -> the tool input of a valid answer
@@ -329,3 +333,17 @@ def _message(body: Json, content: list[Json], stop_reason: str, usage: Json) -> 
         "stop_sequence": None,
         "usage": usage,
     }
+
+
+@contextmanager
+def serving(responder: Responder, key: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    """The fake on loopback, with the SDK pointed at it by the environment a user would set: a test's fixture."""
+    with FakeAnthropic(responder, api_key=key) as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        yield server
+
+
+def translation_requests(fake: FakeAnthropic) -> list[Json]:
+    """The requests that asked for a narration line's translation (their forced tool returns `text`)."""
+    return [r.body for r in fake.requests if "text" in r.body["tools"][0]["input_schema"]["properties"]]

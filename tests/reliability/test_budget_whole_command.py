@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from filmc.cli import main
 from filmc.errors import BudgetError, ConfigError
 from filmc.pipeline import compile_film
-from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text
+from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text, serving, translation_requests
 from tests.fakes.elevenlabs_fake import FakeElevenLabs
 from tests.filmc_backends.final import hello_project
 
@@ -115,14 +115,8 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def claude(monkeypatch: pytest.MonkeyPatch, voice: FakeElevenLabs) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(answer, api_key=ANT_KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", ANT_KEY)
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    with serving(answer, ANT_KEY, monkeypatch) as server:
         yield server
-
-
-def translations(fake: FakeAnthropic) -> list[dict[str, Any]]:
-    return [r.body for r in fake.requests if "text" in r.body["tools"][0]["input_schema"]["properties"]]
 
 
 def prompts_cached(film: Path, fake: FakeAnthropic) -> None:
@@ -136,7 +130,7 @@ def test_translation_is_refused_when_the_voice_it_leads_to_is_over_budget(claude
     prompts_cached(film, claude)
     with pytest.raises(BudgetError, match=r"translating 3 narration line\(s\).*the voice, mix and mux it leads to"):
         asyncio.run(compile_film(film, "final", language="fr", max_cost=Decimal(5)))   # Claude alone: cents
-    assert translations(claude) == []
+    assert translation_requests(claude) == []
 
 
 def test_translation_for_a_render_needs_the_renders_keys_first(claude: FakeAnthropic, tmp_path: Path,
@@ -146,7 +140,7 @@ def test_translation_for_a_render_needs_the_renders_keys_first(claude: FakeAnthr
     monkeypatch.delenv("ELEVENLABS_API_KEY")
     with pytest.raises(ConfigError, match="ELEVENLABS_API_KEY is not set"):
         asyncio.run(compile_film(film, "final", language="fr", max_cost=Decimal(2), for_render=True))
-    assert translations(claude) == []
+    assert translation_requests(claude) == []
 
 
 def test_the_translation_estimate_covers_the_tool_it_is_sent_with(claude: FakeAnthropic, tmp_path: Path) -> None:
@@ -160,7 +154,7 @@ def test_the_translation_estimate_covers_the_tool_it_is_sent_with(claude: FakeAn
     film = hello_project(tmp_path, OFFLINE_PICTURE)
     prompts_cached(film, claude)
     asyncio.run(compile_film(film, "final", language="fr", max_cost=Decimal(2)))
-    sent = translations(claude)
+    sent = translation_requests(claude)
     assert len(sent) == 3
     # what each call really carries: the system block, the messages, the tool (name, description, schema), and the
     # API's own forced-tool prompt (346 tokens); at the estimate's own 3.5 characters a token
