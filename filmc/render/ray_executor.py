@@ -29,7 +29,7 @@ from typing import Any, cast
 from filmc.backend.protocol import BackendError
 from filmc.backend.registry import Backends
 from filmc.errors import UsageError
-from filmc.plan.model import Job, Plan
+from filmc.plan.model import Job, PictureSpec, Plan
 from filmc.render import jobs
 from filmc.render.cache import Cache
 from filmc.render.events import EventSink, RenderEvent
@@ -217,10 +217,7 @@ class RayExecutor(Executor):
     async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path, share: Share) -> AssetMeta:
         """Made on a worker; the driver waits (cancelling the task if it is interrupted) and, with a shared store,
         copies the result into its own folder for delivery."""
-        # a paid job is never re-run by Ray: a re-run would create again unseen (no budget check, no ledger)
-        options = {"num_cpus": 0 if job.remote else 1, "max_retries": 0 if job.remote else WORKER_RETRIES,
-                   "retry_exceptions": False}
-        ref = self.task.options(**options).remote(self.plan_ref, job, deps, self.place, self.courier,
+        ref = self.task.options(**task_options(job)).remote(self.plan_ref, job, deps, self.place, self.courier,
                                                   self.env_for(job), self.timeout(job),
                                                   os.environ.get(CRASH_AFTER_JOURNAL) or None,
                                                   self.drawers(job) if jobs.kind_of(job.spec).assembly else {},
@@ -297,6 +294,16 @@ class RayExecutor(Executor):
         if request.seconds is not None:
             cooldown.hold(request.seconds)
         return cooldown.remaining()
+
+
+def task_options(job: Job) -> dict[str, Any]:
+    """A job's Ray resources. A paid job waits on its provider (no CPU) and is never re-run by Ray: a re-run would
+    create again unseen (no budget check, no ledger). The picture holds no CPU either: it only hands its chunks to
+    tasks of a CPU each and joins their parts by stream copy. A CPU held by a task waiting in `ray.get` on another
+    thread is not lent back (measured: the chunks of a 1-CPU picture ran one at a time on two CPUs)."""
+    coordinates = isinstance(job.spec, PictureSpec)
+    return {"num_cpus": 0 if job.remote or coordinates else 1, "max_retries": 0 if job.remote else WORKER_RETRIES,
+            "retry_exceptions": False}
 
 
 class WorkerLost(BackendError):

@@ -266,11 +266,8 @@ async def _make(plan: Plan, job: Job, deps: dict[str, JobOutcome], place: Placem
 
 def chunks_on_ray(one_pass: Callable[[range, Path], None], parts: Sequence[tuple[range, Path]]) -> None:
     """The picture's chunks as parallel tasks, a CPU each, on this node: the clips they read and the parts they
-    write are in this worker's cache. The picture task waits in `ray.get`, which lends its own CPU back."""
-    if len(parts) < 2:
-        for chunk, part in parts:
-            one_pass(chunk, part)
-        return
+    write are in this worker's cache. Even a single chunk is a task: the picture's own task holds no CPU
+    (`ray_executor.task_options`), so the encode must not run in it."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 

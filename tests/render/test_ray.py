@@ -381,3 +381,41 @@ def test_remote_ids_waiting_in_the_courier_are_journalled_on_interrupt(
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(ex.run())
     assert ex.journal.remote("k" * 64).state == state   # drained into the journal before the courier was killed
+
+
+def test_the_picture_holds_no_cpu_and_paid_jobs_are_never_rerun_by_ray(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from filmc.plan.model import PictureSpec
+    from filmc.render.ray_executor import WORKER_RETRIES, task_options
+    from tests.conftest import PLUGINS
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    film = new_project(tmp_path, toml='[profile.preview.video]\nbackend = "remotevideo"\n')
+    plan, _ = asyncio.run(compile_film(film))
+    picture = next(j for j in plan.jobs if isinstance(j.spec, PictureSpec))
+    paid = next(j for j in plan.jobs if j.remote)
+    free = next(j for j in plan.jobs if not j.remote and not isinstance(j.spec, PictureSpec))
+    assert task_options(picture)["num_cpus"] == 0 and task_options(picture)["max_retries"] == WORKER_RETRIES
+    assert (task_options(paid)["num_cpus"], task_options(paid)["max_retries"]) == (0, 0)
+    assert (task_options(free)["num_cpus"], task_options(free)["max_retries"]) == (1, WORKER_RETRIES)
+
+
+@pytest.mark.slow
+def test_chunks_from_a_task_that_holds_no_cpu_run_side_by_side(ray_cluster: None, tmp_path: Path) -> None:
+    """Two chunk tasks of a CPU each on a two-CPU cluster overlap in time; each one writes its own part."""
+    import ray
+
+    from filmc.render.ray_worker import chunks_on_ray
+
+    def one_pass(chunk: range, part: Path) -> None:
+        import time
+
+        started = time.time()
+        time.sleep(1.0)
+        part.write_text(f"{started} {time.time()}")
+
+    parts = [(range(n, n + 1), tmp_path / f"part{n}.txt") for n in range(2)]
+    coordinate = ray.remote(chunks_on_ray).options(num_cpus=0)
+    ray.get(coordinate.remote(one_pass, parts))
+    (a_start, a_end), (b_start, b_end) = (map(float, part.read_text().split()) for _, part in parts)
+    assert a_start < b_end and b_start < a_end   # they ran at the same time, not one after the other
