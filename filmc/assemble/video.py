@@ -321,14 +321,19 @@ def _side_by_side(one_pass: Callable[[range, Path], None], parts: Sequence[tuple
             done.result()
 
 
+def _in_place(one_pass: Callable[[range, Path], None], parts: Sequence[tuple[range, Path]]) -> None:
+    for chunk, part in parts:
+        one_pass(chunk, part)
+
+
 def _in_chunks(segments: Sequence[PictureSegment], out: Path, max_inputs: int,
                one_pass: Callable[[range, Path], None], map_chunks: MapChunks | None = None) -> None:
     """One pass for a short film; for a long one a pass per chunk (split at cuts), stream-copied together."""
     check_timeline(segments)
     out.parent.mkdir(parents=True, exist_ok=True)
     chunks = _chunks(segments, max(1, max_inputs))
-    if len(chunks) == 1:
-        one_pass(chunks[0], out)
+    if len(chunks) == 1:   # no join; a `map_chunks` still runs it (on Ray, in a task that holds a CPU)
+        (map_chunks or _in_place)(one_pass, [(chunks[0], out)])
         return
     with tempfile.TemporaryDirectory(prefix=".picture-", dir=out.parent) as tmp:
         listing = Path(tmp) / "parts.txt"

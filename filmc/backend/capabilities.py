@@ -56,6 +56,9 @@ class Capabilities(Model):
     # its clips are ffmpeg source graphs (a `DrawnVideoBackend`): the picture pass draws them in place, and a
     # clip file is made only when asked (`--keep-clips`)
     drawn: bool = False
+    # GPUs one job holds while it runs (a local open model): on Ray its task asks for them, so it lands on a node
+    # that has them; the local executor runs it as any other job, on this machine's GPU if the backend uses one
+    gpus: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _possible(self) -> Capabilities:

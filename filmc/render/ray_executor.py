@@ -126,9 +126,29 @@ class RayExecutor(Executor):
         self.taking: Any = None   # the courier's `take` the pump waits on: its batch is read even at the end
         self.unbounded = asyncio.Semaphore(UNBOUNDED)
         self.refuse_unshared()
+        if self.ray.is_initialized():   # `filmc render` joins the cluster first: refused before any folder is made
+            self.refuse_without_gpus()
 
     def env_for(self, job: Job) -> dict[str, str]:
         return forwarded_env(self.backends, job, self.place.shared)
+
+    def gpus(self, job: Job) -> float:
+        backend = None if jobs.kind_of(job.spec).assembly else self.backends.media(job.backend)
+        return backend.capabilities.gpus if backend is not None else 0.0
+
+    def refuse_without_gpus(self) -> None:
+        """A job that needs more GPUs than any node of the cluster has would wait for ever: refused before any
+        job starts. (A cluster that adds GPU nodes on demand has them counted once they join.)"""
+        wanted = max((self.gpus(job) for job in self.plan.jobs if not job.cached), default=0.0)
+        if not wanted:
+            return
+        most = max((node.get("Resources", {}).get("GPU", 0.0) for node in self.ray.nodes() if node.get("Alive")),
+                   default=0.0)
+        if wanted > most:
+            needs = sorted({job.backend for job in self.plan.jobs if not job.cached and self.gpus(job)})
+            raise UsageError(f"{', '.join(needs)} needs {wanted:g} GPU a job, and no node of the cluster has "
+                             f"{'any' if not most else f'more than {most:g}'}: start Ray on a node with GPUs "
+                             "(docs/scale.md)")
 
     def refuse_unshared(self) -> None:
         """Without a shared store, an asset made on another node never reaches the driver, and a paid one would be
@@ -158,6 +178,7 @@ class RayExecutor(Executor):
         started = connect(ray, self.address)
         try:
             self.refuse_unshared()   # now that the cluster's nodes can be counted
+            self.refuse_without_gpus()
             # Ray schedules by CPUs across the cluster: --jobs would only hold back what it may already run
             self.gate = asyncio.Semaphore(UNBOUNDED)
             self.courier = ray.remote(Courier).options(**self.courier_options()).remote()
@@ -217,11 +238,10 @@ class RayExecutor(Executor):
     async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path, share: Share) -> AssetMeta:
         """Made on a worker; the driver waits (cancelling the task if it is interrupted) and, with a shared store,
         copies the result into its own folder for delivery."""
-        ref = self.task.options(**task_options(job)).remote(self.plan_ref, job, deps, self.place, self.courier,
-                                                  self.env_for(job), self.timeout(job),
-                                                  os.environ.get(CRASH_AFTER_JOURNAL) or None,
-                                                  self.drawers(job) if jobs.kind_of(job.spec).assembly else {},
-                                                  not _matches(job, self.force))
+        task = self.task.options(**task_options(job, self.gpus(job)))
+        ref = task.remote(self.plan_ref, job, deps, self.place, self.courier, self.env_for(job), self.timeout(job),
+                          os.environ.get(CRASH_AFTER_JOURNAL) or None,
+                          self.drawers(job) if jobs.kind_of(job.spec).assembly else {}, not _matches(job, self.force))
         try:
             result = cast(TaskResult, await cast(Awaitable[object], ref))
         except asyncio.CancelledError:
@@ -296,14 +316,18 @@ class RayExecutor(Executor):
         return cooldown.remaining()
 
 
-def task_options(job: Job) -> dict[str, Any]:
+def task_options(job: Job, gpus: float = 0.0) -> dict[str, Any]:
     """A job's Ray resources. A paid job waits on its provider (no CPU) and is never re-run by Ray: a re-run would
     create again unseen (no budget check, no ledger). The picture holds no CPU either: it only hands its chunks to
     tasks of a CPU each and joins their parts by stream copy. A CPU held by a task waiting in `ray.get` on another
-    thread is not lent back (measured: the chunks of a 1-CPU picture ran one at a time on two CPUs)."""
+    thread is not lent back (measured: the chunks of a 1-CPU picture ran one at a time on two CPUs). `gpus`: what
+    the job's backend declares (`Capabilities.gpus`, a local model), so Ray places it on a node that has them."""
     coordinates = isinstance(job.spec, PictureSpec)
-    return {"num_cpus": 0 if job.remote or coordinates else 1, "max_retries": 0 if job.remote else WORKER_RETRIES,
-            "retry_exceptions": False}
+    options: dict[str, Any] = {"num_cpus": 0 if job.remote or coordinates else 1,
+                               "max_retries": 0 if job.remote else WORKER_RETRIES, "retry_exceptions": False}
+    if gpus:
+        options["num_gpus"] = gpus
+    return options
 
 
 class WorkerLost(BackendError):

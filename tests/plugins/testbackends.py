@@ -163,3 +163,13 @@ class LeakyVideo(_Counting):
         import os
 
         raise BackendError(f"401 Unauthorized: headers {{'Authorization': 'Bearer {os.environ['LEAKY_API_KEY']}'}}")
+
+
+class GpuVideo(_Counting):
+    """Makes clips like the animatic, declaring one GPU a job, as a local open video model would."""
+
+    name = "gpuvideo"
+    capabilities = Capabilities(layer="video", gpus=1)
+
+    async def render(self, request: VideoRequest, out: Path, ctx: RenderContext) -> None:
+        _animatic(request, out, ctx)

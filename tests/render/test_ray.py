@@ -398,11 +398,27 @@ def test_the_picture_holds_no_cpu_and_paid_jobs_are_never_rerun_by_ray(tmp_path:
     assert task_options(picture)["num_cpus"] == 0 and task_options(picture)["max_retries"] == WORKER_RETRIES
     assert (task_options(paid)["num_cpus"], task_options(paid)["max_retries"]) == (0, 0)
     assert (task_options(free)["num_cpus"], task_options(free)["max_retries"]) == (1, WORKER_RETRIES)
+    assert "num_gpus" not in task_options(free) and task_options(free, gpus=1)["num_gpus"] == 1
+
+
+def test_a_job_that_needs_a_gpu_the_cluster_lacks_is_refused_before_any_job(
+        ray_cluster: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two-CPU test cluster has no GPU: a backend declaring one would wait for ever, so the render is refused."""
+    from filmc.cli import main
+    from tests.conftest import PLUGINS
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    film = new_project(tmp_path, toml='[profile.preview.video]\nbackend = "gpuvideo"\n')
+    result = CliRunner().invoke(main, ["render", str(film), "--executor", "ray"])
+    assert result.exit_code == 2, result.output
+    assert "gpuvideo needs 1 GPU a job, and no node of the cluster has any" in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists() and not list((tmp_path / ".filmc" / "cache").glob("video/*/*.mp4"))
 
 
 @pytest.mark.slow
 def test_chunks_from_a_task_that_holds_no_cpu_run_side_by_side(ray_cluster: None, tmp_path: Path) -> None:
-    """Two chunk tasks of a CPU each on a two-CPU cluster overlap in time; each one writes its own part."""
+    """Two chunk tasks of a CPU each, handed out by a task that holds none, run at the same time on a two-CPU
+    cluster: each waits until it sees the other has started (one after the other, the first would time out)."""
     import ray
 
     from filmc.render.ray_worker import chunks_on_ray
@@ -410,12 +426,13 @@ def test_chunks_from_a_task_that_holds_no_cpu_run_side_by_side(ray_cluster: None
     def one_pass(chunk: range, part: Path) -> None:
         import time
 
-        started = time.time()
-        time.sleep(1.0)
-        part.write_text(f"{started} {time.time()}")
+        part.with_suffix(".started").touch()
+        deadline = time.monotonic() + 60   # a worker process may have to start first on a busy machine
+        while len(list(part.parent.glob("*.started"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        part.write_text("together" if len(list(part.parent.glob("*.started"))) == 2 else "alone")
 
     parts = [(range(n, n + 1), tmp_path / f"part{n}.txt") for n in range(2)]
     coordinate = ray.remote(chunks_on_ray).options(num_cpus=0)
     ray.get(coordinate.remote(one_pass, parts))
-    (a_start, a_end), (b_start, b_end) = (map(float, part.read_text().split()) for _, part in parts)
-    assert a_start < b_end and b_start < a_end   # they ran at the same time, not one after the other
+    assert [part.read_text() for _, part in parts] == ["together", "together"]
