@@ -7,11 +7,13 @@ decodes to the null muxer. Frames stay inside ffmpeg, except the tiny thumbnails
 from __future__ import annotations
 
 import functools
+import math
 import re
 import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import imageio_ffmpeg
 
@@ -299,6 +301,42 @@ def grab_frame(path: Path, at: float, *, width: int = 32, height: int = 18) -> b
     if len(done.stdout) != width * height * 3:
         raise MediaError(f"{path} has no frame at {at:.3f}s")
     return done.stdout
+
+
+def grab_jpeg(path: Path, at: float, *, width: int, quality: int = 5) -> bytes:
+    """The frame at `at` seconds as a small JPEG `width` pixels wide (height kept even), found by an accurate
+    seek: ffmpeg decodes from the keyframe before `at`, so prefer `keyframe_jpegs` for many frames of one file."""
+    done = _ffmpeg(["-ss", f"{max(at, 0.0):.3f}", "-i", str(path), "-map", "0:v:0", "-frames:v", "1",
+                    "-vf", f"scale={width}:-2:flags=area", "-q:v", str(quality), "-f", "image2pipe",
+                    "-c:v", "mjpeg", "pipe:1"])
+    if not done.stdout:
+        raise MediaError(f"{path} has no frame at {at:.3f}s")
+    return done.stdout
+
+
+class KeyframeJpeg(NamedTuple):
+    """One keyframe of a video as a small JPEG file: when it is shown and where its picture was written."""
+
+    at: float    # seconds from the start of the file, to the millisecond
+    jpeg: Path
+
+
+def keyframe_jpegs(path: Path, folder: Path, *, width: int, start: float = 0.0, end: float | None = None,
+                   quality: int = 5) -> tuple[KeyframeJpeg, ...]:
+    """Every keyframe shown from `start` to `end` seconds, scaled inside ffmpeg to small JPEGs in `folder` (an
+    empty one), in time order: one ffmpeg run that decodes keyframes only (`-skip_frame nokey`), where an
+    accurate seek per frame decodes up to a GOP and starts ffmpeg each time. Each file is named by its time in
+    milliseconds (`-frame_pts` with a 1/1000 encoder time base): no frame passes through Python, only names."""
+    seek = math.floor(max(start, 0.0) * 1000) / 1000   # floored, so a keyframe right at `start` is kept
+    window = (["-ss", f"{seek:.3f}"] if seek > 0 else []) + (["-to", f"{end:.3f}"] if end is not None else [])
+    # one decoder thread: frame threads have little to share among keyframes alone; measured on Entropy's
+    # picture (62 keyframes of 720p), 0.22 CPU-s and 0.21 s against 0.28 and 0.27 with ffmpeg's default
+    _ffmpeg(["-threads", "1", "-skip_frame", "nokey", *window, "-i", str(path), "-map", "0:v:0",
+             "-fps_mode", "passthrough", "-vf", f"scale={width}:-2:flags=area", "-q:v", str(quality),
+             "-enc_time_base", "1/1000", "-frame_pts", "1", str(folder / "%d.jpg")])
+    found = (KeyframeJpeg(seek + int(jpeg.stem) / 1000, jpeg)   # ffmpeg's clock starts at the seek point
+             for jpeg in folder.glob("*.jpg") if jpeg.stem.isdigit())
+    return tuple(sorted(found))
 
 
 def mean_rgb(path: Path, at: float) -> tuple[float, float, float]:

@@ -13,17 +13,17 @@ import base64
 import contextlib
 import hashlib
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import jinja2
 
 from filmc import __version__
-from filmc.assemble.media import MediaError, run_ffmpeg
+from filmc.assemble.media import MediaError, grab_jpeg, keyframe_jpegs
 from filmc.check.resolved import ResolvedBeat, ResolvedCard, ResolvedEntity, ResolvedShot, TransitionSpec
 from filmc.color import describe, is_hex
 from filmc.expand.context import MusicSection, plain_text
@@ -154,53 +154,167 @@ class Storyboard(Model):
     made_by: str = f"filmc {__version__}"
 
 
+class Slot(NamedTuple):
+    """A shot's stretch of a picture it shares with other shots, in seconds from the picture's start: any frame
+    from `start` up to (not including) `end` shows that shot alone (no transition's blend). Empty when the
+    transitions fill the shot: then its thumbnail is the still's moment."""
+
+    start: float
+    end: float
+
+    @property
+    def empty(self) -> bool:
+        return self.end <= self.start
+
+
+class Still(NamedTuple):
+    """Where a shot's thumbnail is: a file with picture, the moment in it, and, when the file holds other shots
+    too (the picture pass's previz), the shot's slot in it: then any keyframe inside the slot will do."""
+
+    path: Path
+    at: float
+    slot: Slot | None = None
+
+
+class _Stamped(NamedTuple):
+    """A thumbnail wanted, with the name it is kept under: the file's path, size and mtime, where and how wide."""
+
+    still: Still
+    name: str
+    kept: Path | None
+
+
+# Data URIs already made in this process, by kept name: a render writes the storyboard every time, and a long
+# process (watch, tests) writes it often. Bounded; only successes, so a frame that was missing is looked for again.
+_MEMO: dict[str, str] = {}
+_MEMO_SIZE = 1024
+
+
 def thumbnail(clip: Path, at: float, width: int = THUMB_WIDTH, store: Path | None = None) -> str | None:
     """One frame of a clip, small, as a data URI; None when ffmpeg finds no frame there (the swatch stands in).
     Remembered by the clip's stamp, in this process and, given a `store` folder (the cache's), on disk: every
     render writes the storyboard, and an ffmpeg run per unchanged shot was most of a render with nothing to do
     (0.64 s of Entropy's 1.1 s)."""
+    return thumbnails({"": Still(clip, at)}, width, store).get("")
+
+
+def thumbnails(stills: Mapping[str, Still], width: int = THUMB_WIDTH, store: Path | None = None) -> dict[str, str]:
+    """A small data URI for each still (by the caller's key) that has a frame; a still without one is left out
+    (its swatch stands in). Kept like `thumbnail`'s. Stills with a slot are taken from the keyframes of their
+    file, one ffmpeg run a file for all its slots (a shot's own accurate seek decoded up to a whole GOP and
+    started ffmpeg again: ~1.1 CPU-s for Entropy's 19 drawn shots); a slot with no keyframe inside, or a still
+    without a slot (a clip of its own), gets that accurate seek at its moment."""
+    found: dict[str, str] = {}
+    missing: dict[str, _Stamped] = {}
+    for key, still in stills.items():
+        stamped = _stamp(still, width, store)
+        if stamped is None:
+            continue
+        uri = _MEMO.get(stamped.name) or _load(stamped.kept)
+        if uri is not None:
+            found[key] = _remember(stamped.name, uri)
+        else:
+            missing[key] = stamped
+    by_file: dict[Path, dict[str, _Stamped]] = {}
+    for key, stamped in missing.items():
+        by_file.setdefault(stamped.still.path, {})[key] = stamped
+    for path, wanted in by_file.items():
+        # an empty slot (transitions fill the shot) has no keyframe to give: it goes straight to the seek
+        slotted = {key: s for key, s in wanted.items() if s.still.slot is not None and not s.still.slot.empty}
+        made = _from_keyframes(path, slotted, width) if slotted else {}
+        for key, stamped in wanted.items():
+            data = made.get(key) or _grab(stamped.still, width)
+            if data:
+                _keep(stamped.kept, data)
+                found[key] = _remember(stamped.name, _data_uri(data))
+    return {key: found[key] for key in stills if key in found}
+
+
+def _stamp(still: Still, width: int, store: Path | None) -> _Stamped | None:
+    """The name a thumbnail is kept under: it changes with the file (size, mtime) and with what is asked of it;
+    None when the file is not there."""
     try:
-        stamp = clip.stat()
+        stat = still.path.stat()
     except OSError:
         return None
-    return _thumbnail(clip, at, width, stamp.st_mtime_ns, stamp.st_size, store)
+    where = f"{still.at:.3f}" if still.slot is None else f"keyframe {still.slot.start:.3f}-{still.slot.end:.3f}"
+    name = hashlib.sha256(f"{still.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{where}|{width}".encode()
+                          ).hexdigest()
+    return _Stamped(still, name, store / name[:2] / f"{name}.jpg" if store is not None else None)
 
 
-@lru_cache(maxsize=1024)
-def _thumbnail(clip: Path, at: float, width: int, mtime_ns: int, size: int, store: Path | None) -> str | None:
-    name = hashlib.sha256(f"{clip.resolve()}|{size}|{mtime_ns}|{at:.3f}|{width}".encode()).hexdigest()
-    kept = store / name[:2] / f"{name}.jpg" if store is not None else None
-    if kept is not None and kept.is_file():
-        with contextlib.suppress(OSError):
-            return _data_uri(kept.read_bytes())
-    with tempfile.TemporaryDirectory(prefix="filmc-thumb-") as folder:
-        jpeg = Path(folder) / "thumb.jpg"
+def _from_keyframes(path: Path, wanted: Mapping[str, _Stamped], width: int) -> dict[str, bytes]:
+    """For each slot, the JPEG of the keyframe inside it nearest its moment, by key; slots with no keyframe
+    inside are left out. Only the window the slots span is read, and only the picked JPEGs reach Python."""
+    slots = [s.still.slot for s in wanted.values() if s.still.slot is not None]
+    start, end = min(s.start for s in slots), max(s.end for s in slots)
+    picked: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="filmc-keyframes-") as folder:
         try:
-            run_ffmpeg(["-ss", f"{max(at, 0.0):.3f}", "-i", str(clip), "-map", "0:v:0", "-frames:v", "1",
-                        "-vf", f"scale={width}:-2:flags=area", "-q:v", "5", str(jpeg)])
-            data = jpeg.read_bytes()
-        except (MediaError, OSError):
-            return None
-    if kept is not None and data:
-        with contextlib.suppress(OSError):   # a thumbnail not kept is only made again
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(kept, partial(_write, data=data))
-    return _data_uri(data)
+            keyframes = keyframe_jpegs(path, Path(folder), width=width, start=start, end=end)
+        except MediaError:
+            return {}   # each still falls back to its own seek, which says no frame if there is none
+        times = [k.at for k in keyframes]
+        for key, stamped in wanted.items():
+            slot = stamped.still.slot
+            index = nearest_inside(times, slot, stamped.still.at) if slot is not None else None
+            if index is not None:
+                with contextlib.suppress(OSError):
+                    picked[key] = keyframes[index].jpeg.read_bytes()
+    return picked
+
+
+_EDGE = 0.0015   # s: keyframe times are whole milliseconds; frames are >= 8 ms apart even at 120 fps
+
+
+def nearest_inside(times: Sequence[float], slot: Slot, at: float) -> int | None:
+    """The index of the time inside `slot` nearest `at` (the earlier on a tie), or None when none is inside.
+    The slot's end belongs to the next shot: a keyframe there (a cut's) would show the wrong shot."""
+    inside = [i for i, t in enumerate(times) if slot.start - _EDGE <= t < slot.end - _EDGE]
+    return min(inside, key=lambda i: (abs(times[i] - at), times[i])) if inside else None
+
+
+def _grab(still: Still, width: int) -> bytes | None:
+    """The still's moment by an accurate seek; None when there is no frame there."""
+    try:
+        return grab_jpeg(still.path, still.at, width=width)
+    except MediaError:
+        return None
+
+
+def _load(kept: Path | None) -> str | None:
+    """A kept thumbnail as a data URI; None when there is none (or an empty or unreadable file)."""
+    if kept is None or not kept.is_file():
+        return None
+    try:
+        data = kept.read_bytes()
+    except OSError:
+        return None
+    return _data_uri(data) if data else None
+
+
+def _keep(kept: Path | None, data: bytes) -> None:
+    if kept is None:
+        return
+    with contextlib.suppress(OSError):   # a thumbnail not kept is only made again
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(kept, partial(_write, data=data))
+
+
+def _remember(name: str, uri: str) -> str:
+    """Keep `uri` for this process, the oldest forgotten past `_MEMO_SIZE`; give it back."""
+    if name not in _MEMO and len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)), None)
+    _MEMO[name] = uri
+    return uri
 
 
 def _write(tmp: Path, data: bytes) -> None:
     tmp.write_bytes(data)
 
 
-def _data_uri(data: bytes) -> str | None:
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii") if data else None
-
-
-class Still(NamedTuple):
-    """Where a shot's thumbnail is: a file with picture, and the moment in it."""
-
-    path: Path
-    at: float
+def _data_uri(data: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _asset(job: Job, outcomes: Mapping[str, JobOutcome] | None, cache: Cache | None) -> Path | None:
@@ -216,24 +330,34 @@ def _asset(job: Job, outcomes: Mapping[str, JobOutcome] | None, cache: Cache | N
 def clips_of(plan: Plan, *, cache: Cache | None = None,
              outcomes: Mapping[str, JobOutcome] | None = None) -> dict[str, Still]:
     """Each shot's thumbnail source, by shot id: its clip's middle, or for previz drawn in the picture pass (no
-    clip file) the middle of its slot in the picture; a shot with neither shows its palette."""
+    clip file) a keyframe of its slot in the picture, nearest the slot's middle; a shot with neither shows its
+    palette."""
     found: dict[str, Still] = {}
     pictures = plan.specs(PictureSpec)
     picture = _asset(pictures[0][0], outcomes, cache) if pictures else None
     fps = plan.film.timeline.fps_num / plan.film.timeline.fps_den
     start = 0
-    slots: dict[str, float] = {}
+    stills: dict[str, Still] = {}
     for seg in pictures[0][1].segments if pictures else ():
-        if seg.video_job:
-            slots[seg.video_job] = (start + seg.frames / 2) / fps
+        if seg.video_job and picture is not None:
+            # a blend in sits at the head of the incoming slot, a closing fade at the tail of the last: frames
+            # there show another shot or black, so only the rest may give a keyframe (none left: the middle)
+            first, last = start + _blend(seg.transition_in), start + seg.frames - _blend(seg.transition_out)
+            stills[seg.video_job] = Still(picture, (start + seg.frames / 2) / fps,
+                                          Slot(first / fps, max(first, last) / fps))
         start += seg.frames
     for job, spec in plan.specs(VideoSpec):
         clip = _asset(job, outcomes, cache)
         if clip is not None:
             found[spec.shot_id] = Still(clip, spec.request.seconds / 2)
-        elif job.drawn and picture is not None and job.id in slots:
-            found[spec.shot_id] = Still(picture, slots[job.id])
+        elif job.drawn and job.id in stills:
+            found[spec.shot_id] = stills[job.id]
     return found
+
+
+def _blend(transition: TransitionSpec | None) -> int:
+    """Frames a transition spends blending inside the slot it belongs to; a cut spends none."""
+    return 0 if transition is None or transition.kind == "cut" else transition.frames
 
 
 def _colours(palette: tuple[str, ...]) -> tuple[Colour, ...]:
@@ -356,8 +480,7 @@ def storyboard(plan: Plan, clips: Mapping[str, Still] | None = None,
     tl = plan.film.timeline
     fps = Fraction(tl.fps_num, tl.fps_den)
     video = {spec.shot_id: spec for _, spec in plan.specs(VideoSpec)}
-    thumbs = {shot: uri for shot, still in (clips or {}).items() if shot in video
-              and (uri := thumbnail(still.path, still.at, store=thumbs_store)) is not None}
+    thumbs = thumbnails({shot: still for shot, still in (clips or {}).items() if shot in video}, store=thumbs_store)
     rows = {j.id: _row(j, outcomes) for j in plan.jobs}
     music = plan.specs(MusicSpec)
     sections = music[0][1].request.sections if music else ()

@@ -15,6 +15,8 @@ from filmc.assemble.media import (
     escape_filter_value,
     filter_spec,
     grab_frame,
+    grab_jpeg,
+    keyframe_jpegs,
     mean_rgb,
     probe,
     run_ffmpeg,
@@ -114,6 +116,51 @@ def test_mean_rgb_sees_the_colour(tmp_path: Path) -> None:
     assert (r, g, b) == pytest.approx((0xC0, 0x30, 0x20), abs=8)
     with pytest.raises(MediaError, match="no frame"):
         grab_frame(red, 5.0)
+
+
+@pytest.fixture(scope="module")
+def gop_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 s at 24 fps with a keyframe every 12 frames and no others (no scene cuts): red then blue from 1.5 s."""
+    out = tmp_path_factory.mktemp("gop") / "gop.mp4"
+    run_ffmpeg(["-filter_complex", "color=c=#C03020:s=160x90:r=24:d=1.5[a];color=c=#2040C0:s=160x90:r=24:d=1.5[b];"
+                "[a][b]concat=n=2:v=1:a=0", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                "-g", "12", "-keyint_min", "12", "-sc_threshold", "0", str(out)])
+    return out
+
+
+def _colour(jpeg: bytes, tmp_path: Path) -> tuple[float, float, float]:
+    image = tmp_path / "still.jpg"
+    image.write_bytes(jpeg)
+    return mean_rgb(image, 0.0)
+
+
+def test_keyframe_jpegs_names_every_keyframe_by_its_time(gop_clip: Path, tmp_path: Path) -> None:
+    (tmp_path / "all").mkdir()
+    every = keyframe_jpegs(gop_clip, tmp_path / "all", width=80)
+    assert [k.at for k in every] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5], abs=0.0011)
+    assert all(k.jpeg.parent == tmp_path / "all" and k.jpeg.read_bytes()[:2] == b"\xff\xd8" for k in every)
+    assert _colour(every[2].jpeg.read_bytes(), tmp_path) == pytest.approx((0xC0, 0x30, 0x20), abs=10)
+    assert _colour(every[3].jpeg.read_bytes(), tmp_path) == pytest.approx((0x20, 0x40, 0xC0), abs=10)
+
+
+def test_keyframe_jpegs_reads_only_the_window_and_keeps_the_clock(gop_clip: Path, tmp_path: Path) -> None:
+    """Times stay the file's behind a seek; a keyframe right at the window's start is kept (the seek point is
+    floored to the millisecond), one after its end is not read."""
+    (tmp_path / "a").mkdir()
+    assert [k.at for k in keyframe_jpegs(gop_clip, tmp_path / "a", width=80, start=1.0, end=2.2)] == \
+        pytest.approx([1.0, 1.5, 2.0], abs=0.0011)
+    (tmp_path / "b").mkdir()
+    odd = keyframe_jpegs(gop_clip, tmp_path / "b", width=80, start=1.2345, end=3.0)
+    assert [k.at for k in odd] == pytest.approx([1.5, 2.0, 2.5], abs=0.0011)
+    assert _colour(odd[0].jpeg.read_bytes(), tmp_path) == pytest.approx((0x20, 0x40, 0xC0), abs=10)
+
+
+def test_grab_jpeg_is_the_frame_at_that_moment(gop_clip: Path, tmp_path: Path) -> None:
+    jpeg = grab_jpeg(gop_clip, 1.45, width=80)   # the last red frame, eleven frames after its keyframe
+    assert jpeg[:2] == b"\xff\xd8"
+    assert _colour(jpeg, tmp_path) == pytest.approx((0xC0, 0x30, 0x20), abs=10)
+    with pytest.raises(MediaError):   # past the end: ffmpeg itself fails, or writes nothing
+        grab_jpeg(gop_clip, 9.0, width=80)
 
 
 def test_escape_filter_value_levels() -> None:

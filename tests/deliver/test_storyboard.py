@@ -20,9 +20,10 @@ from filmc.assemble.media import ffmpeg_exe, mean_rgb
 from filmc.check.resolved import ResolvedCard, ResolvedShot
 from filmc.cli import main
 from filmc.cli.progress import PlainEvents
-from filmc.deliver.storyboard import THUMB_WIDTH, render_storyboard, storyboard
+from filmc.deliver.storyboard import THUMB_WIDTH, Slot, clips_of, render_storyboard, storyboard
 from filmc.pipeline import compile_film, render_film
 from filmc.plan.model import PictureSpec, Plan, VideoSpec
+from filmc.render.cache import Cache
 from tests.conftest import FILMS
 
 HOSTILE = r"""film "T <script>alert(1)</script>" {
@@ -242,11 +243,32 @@ def test_render_writes_the_storyboard_with_a_frame_of_each_clip(rendered: Render
         thumb.write_bytes(data)
         assert clips[shot_id]
         job = next(j for j in rendered.plan.jobs if isinstance(j.spec, VideoSpec) and j.spec.shot_id == shot_id)
-        # the thumbnail is that frame of the picture: its mean colour is the frame's, within JPEG's loss
+        # the thumbnail is a frame of the shot's slot (a keyframe, or the middle): the previz keeps its
+        # colours through a shot, so its mean colour is the middle frame's, within JPEG's loss
         got, want = _still_rgb(thumb), mean_rgb(source, middles[job.id])
         assert max(abs(g - w) for g, w in zip(got, want, strict=True)) < 10, (shot_id, got, want)
     statuses = {row.get("class", "") for row in rendered.page.tags("span") if "status" in row.get("class", "")}
     assert statuses == {"status status-made", "status status-drawn"}
+
+
+@pytest.mark.slow
+def test_a_drawn_shot_takes_its_keyframe_only_where_it_shows_alone(rendered: Rendered) -> None:
+    """A crossfade's frames sit at the head of the incoming slot: its first frame is the outgoing shot's (and a
+    keyframe, often: the cut's), so the slot a keyframe may come from starts after the blend."""
+    stills = clips_of(rendered.plan, cache=Cache.for_plan(rendered.plan, None))
+    (picture_job, picture), = rendered.plan.specs(PictureSpec)
+    shots = {job.id: spec.shot_id for job, spec in rendered.plan.specs(VideoSpec)}
+    drawn = {job.id for job in rendered.plan.jobs if job.drawn}
+    fps, start, blended = picture.fps_num / picture.fps_den, 0, 0
+    for seg in picture.segments:
+        if seg.video_job in drawn:
+            still = stills[shots[seg.video_job]]
+            blend = seg.transition_in.frames if seg.transition_in and seg.transition_in.kind != "cut" else 0
+            assert still.path.stem == picture_job.key and still.at == pytest.approx((start + seg.frames / 2) / fps)
+            assert still.slot == pytest.approx(Slot((start + blend) / fps, (start + seg.frames) / fps))
+            blended += blend > 0
+        start += seg.frames
+    assert blended   # hello's crossfade leads into a drawn shot
 
 
 @pytest.mark.slow
