@@ -260,8 +260,9 @@ def decode(path: Path) -> Decoded:
 
 def verify_media(
     path: Path, *, expect_video: bool, expect_audio: bool, duration: float | None, tolerance: float
-) -> None:
-    """Refuse an asset that lacks a stream, does not decode to its end, or has the wrong length."""
+) -> MediaInfo:
+    """Refuse an asset that lacks a stream, does not decode to its end, or has the wrong length; else what its
+    header says (so a caller needs no ffmpeg run of its own to read it again)."""
     info = probe(path)
     if expect_video and info.video is None:
         raise MediaError(f"{path} has no video stream")
@@ -274,6 +275,7 @@ def verify_media(
         )
     if duration is not None and abs(real - duration) > tolerance:
         raise MediaError(f"{path} lasts {real:.3f}s, expected {duration:.3f}s (±{tolerance:g}s)")
+    return info
 
 
 def grab_frame(path: Path, at: float, *, width: int = 32, height: int = 18) -> bytes:

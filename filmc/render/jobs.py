@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from filmc.assemble.audio import measure_loudness
 from filmc.assemble.drawing import Drawer
-from filmc.assemble.media import MediaError, count_frames, probe, verify_media
+from filmc.assemble.media import MediaError, MediaInfo, count_frames, probe, verify_media
 from filmc.backend.protocol import DrawnVideoBackend, MediaBackend, RenderContext, VoiceResult
 from filmc.model import Model
 from filmc.plan.model import Job, MixSpec, MusicSpec, MuxSpec, PictureSpec, Plan, Spec, VideoSpec, VoiceSpec
@@ -60,6 +60,8 @@ class JobKind(Generic[S]):
     describe: Callable[[S], str]                                     # one line, for people
     prompt: Callable[[S], str | None] = lambda _: None              # the generation prompt, for the manifest
     assembly: bool = False    # made in-process by filmc: one at a time per kind, no backend, no timeout
+    # its making hands the work on to parallel passes of its own (`Work.map_chunks`): a Ray task for it holds no CPU
+    fans_out: bool = False
 
 
 async def _by_backend(work: Work[S], out: Path) -> VoiceResult | None:
@@ -75,45 +77,44 @@ def _fps(plan: Plan) -> float:
 
 def _verify_video(spec: VideoSpec, plan: Plan, path: Path) -> Verified:
     if spec.request.source_file:  # a user's clip: any length, conformed later
-        verify_media(path, expect_video=True, expect_audio=False, duration=None, tolerance=0)
+        info = verify_media(path, expect_video=True, expect_audio=False, duration=None, tolerance=0)
     else:
-        verify_media(path, expect_video=True, expect_audio=False, duration=spec.request.seconds,
-                     tolerance=1.5 / _fps(plan) + 0.05)
-    return Verified(duration=probe(path).duration)
+        info = verify_media(path, expect_video=True, expect_audio=False, duration=spec.request.seconds,
+                            tolerance=1.5 / _fps(plan) + 0.05)
+    return Verified(duration=info.duration)
 
 
 def _verify_voice(spec: VoiceSpec, plan: Plan, path: Path) -> Verified:
-    verify_media(path, expect_video=False, expect_audio=True, duration=None, tolerance=0.05)
-    return Verified(duration=probe(path).duration)
+    info = verify_media(path, expect_video=False, expect_audio=True, duration=None, tolerance=0.05)
+    return Verified(duration=info.duration)
 
 
 def _verify_music(spec: MusicSpec, plan: Plan, path: Path) -> Verified:
     expected = None if spec.request.source_file else spec.request.duration
-    verify_media(path, expect_video=False, expect_audio=True, duration=expected, tolerance=0.05)
-    return Verified(duration=probe(path).duration)
+    info = verify_media(path, expect_video=False, expect_audio=True, duration=expected, tolerance=0.05)
+    return Verified(duration=info.duration)
 
 
 def _verify_picture(spec: PictureSpec, plan: Plan, path: Path) -> Verified:
-    _verify_frames(path, spec.frames, audio=False)
-    return Verified(duration=probe(path).duration)
+    return Verified(duration=_verify_frames(path, spec.frames, audio=False).duration)
 
 
 def _verify_mix(spec: MixSpec, plan: Plan, path: Path) -> Verified:
-    verify_media(path, expect_video=False, expect_audio=True, duration=plan.film.timeline.duration,
-                 tolerance=1.01 / _fps(plan) + 0.03)
-    return Verified(duration=probe(path).duration)
+    info = verify_media(path, expect_video=False, expect_audio=True, duration=plan.film.timeline.duration,
+                        tolerance=1.01 / _fps(plan) + 0.03)
+    return Verified(duration=info.duration)
 
 
 def _verify_mux(spec: MuxSpec, plan: Plan, path: Path) -> Verified:
     """The mux copies an already verified picture: count its packets rather than decode every frame.
     Its loudness is measured once, here, so a cached film's QA reads it back."""
-    _verify_frames(path, plan.film.timeline.frames, audio=True)
+    info = _verify_frames(path, plan.film.timeline.frames, audio=True)
     measured = measure_loudness(path)
-    return Verified(duration=probe(path).duration, lufs=_finite(measured.integrated),
+    return Verified(duration=info.duration, lufs=_finite(measured.integrated),
                     true_peak=_finite(measured.true_peak))
 
 
-def _verify_frames(path: Path, frames: int, *, audio: bool) -> None:
+def _verify_frames(path: Path, frames: int, *, audio: bool) -> MediaInfo:
     """Our own encodes: every frame is there (counted by stream copy, no decode) and the streams are right."""
     info = probe(path)
     if info.video is None or (audio and info.audio is None):
@@ -121,6 +122,7 @@ def _verify_frames(path: Path, frames: int, *, audio: bool) -> None:
     counted = count_frames(path)
     if counted != frames:
         raise MediaError(f"{path} has {counted} frames, the plan has {frames}")
+    return info
 
 
 def _finite(value: float) -> float | None:
@@ -158,7 +160,7 @@ KINDS: dict[str, JobKind[VideoSpec] | JobKind[VoiceSpec] | JobKind[MusicSpec] | 
     "music": JobKind(MusicSpec, ".wav", _by_backend, _verify_music,
                      describe=lambda s: f"score of {s.request.duration:.1f}s",
                      prompt=lambda s: s.request.prompt or None),
-    "picture": JobKind(PictureSpec, ".mp4", _picture, _verify_picture, assembly=True,
+    "picture": JobKind(PictureSpec, ".mp4", _picture, _verify_picture, assembly=True, fans_out=True,
                        describe=lambda s: f"picture of {len(s.segments)} segments, {s.frames} frames"),
     "mix": JobKind(MixSpec, ".wav", _mix, _verify_mix, assembly=True,
                    describe=lambda s: f"mix of {len(s.lines)} lines" + (" and the score" if s.music else "")),

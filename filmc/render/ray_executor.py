@@ -29,7 +29,7 @@ from typing import Any, cast
 from filmc.backend.protocol import BackendError
 from filmc.backend.registry import Backends
 from filmc.errors import UsageError
-from filmc.plan.model import Job, PictureSpec, Plan
+from filmc.plan.model import Job, Plan
 from filmc.render import jobs
 from filmc.render.cache import Cache
 from filmc.render.events import EventSink, RenderEvent
@@ -322,8 +322,7 @@ def task_options(job: Job, gpus: float = 0.0) -> dict[str, Any]:
     tasks of a CPU each and joins their parts by stream copy. A CPU held by a task waiting in `ray.get` on another
     thread is not lent back (measured: the chunks of a 1-CPU picture ran one at a time on two CPUs). `gpus`: what
     the job's backend declares (`Capabilities.gpus`, a local model), so Ray places it on a node that has them."""
-    coordinates = isinstance(job.spec, PictureSpec)
-    options: dict[str, Any] = {"num_cpus": 0 if job.remote or coordinates else 1,
+    options: dict[str, Any] = {"num_cpus": 0 if job.remote or jobs.kind_of(job.spec).fans_out else 1,
                                "max_retries": 0 if job.remote else WORKER_RETRIES, "retry_exceptions": False}
     if gpus:
         options["num_gpus"] = gpus

@@ -88,8 +88,17 @@ def test_run_ffmpeg_failure_carries_ffmpeg_words(tmp_path: Path) -> None:
         run_ffmpeg(["-f", "lavfi", "-i", "no_such_filter", str(tmp_path / "x.mp4")])
 
 
-def test_verify_media_accepts_a_good_file(av_clip: Path) -> None:
-    verify_media(av_clip, expect_video=True, expect_audio=True, duration=2.0, tolerance=0.05)
+def test_verify_media_accepts_a_good_file_and_says_what_its_header_says_in_two_runs(
+        av_clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header read and a decode: a verified job's duration comes from here, not from a third ffmpeg run."""
+    from filmc.assemble import media
+
+    runs: list[list[str]] = []
+    real = media._ffmpeg
+    monkeypatch.setattr(media, "_ffmpeg", lambda args, **kw: runs.append(args) or real(args, **kw))
+    info = verify_media(av_clip, expect_video=True, expect_audio=True, duration=2.0, tolerance=0.05)
+    assert abs(info.duration - 2.0) < 0.05 and info.video is not None and info.audio is not None
+    assert len(runs) == 2
 
 
 def test_verify_media_refuses_a_truncated_file(av_clip: Path, tmp_path: Path) -> None:
