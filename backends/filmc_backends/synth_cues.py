@@ -111,3 +111,19 @@ def params(tl: Timeline, t: F64) -> tuple[F64, F64, F64]:
     return p, i, w
 
 
+def steady(tl: Timeline, lo: float, hi: float) -> Level | None:
+    """The levels over [lo, hi] when no glide reaches into it, else None.
+
+    Exactly the floats `params` would broadcast over such a span (the same sums in the same order), so a
+    caller may do its arithmetic once on numbers instead of once per sample and get the same bits.
+    """
+    acc, margin = tl.first, GLIDE / 2 + 1e-6
+    for edge, jump in zip(tl.edges, tl.jumps, strict=True):
+        if edge - margin > hi:
+            break
+        if edge + margin >= lo:
+            return None
+        acc = (acc[0] + jump[0], acc[1] + jump[1], acc[2] + jump[2])
+    return acc
+
+
