@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import heapq
+import logging
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from filmc.assemble import video
 from filmc.assemble.video import CHUNKS_AT_ONCE
 from filmc.pipeline import compile_film, render_film
 from filmc.render.events import RenderEvent
@@ -65,8 +67,6 @@ def render(film: Path, executor: str, draft: bool) -> tuple[float, Path]:
 def timed_chunks() -> list[float]:
     """Time every chunk pass of the picture (the local executor runs them in this process, two at a time, so each
     time is the chunk's while it shares the cores with another)."""
-    from filmc.assemble import video
-
     times: list[float] = []
     once = video._render_once
 
@@ -75,7 +75,7 @@ def timed_chunks() -> list[float]:
         once(*args, **kwargs)
         times.append(time.perf_counter() - started)
 
-    video._render_once = timed   # type: ignore[assignment]
+    video._render_once = timed
     return times
 
 
@@ -98,23 +98,29 @@ def main() -> None:
         chunks = timed_chunks()
         local, local_mp4 = render(project(Path(tmp), "local"), "local", args.quick)
         started = time.perf_counter()
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         ray_start = time.perf_counter() - started
         on_ray, ray_mp4 = render(project(Path(tmp), "ray"), "ray", args.quick)
         same = local_mp4.read_bytes() == ray_mp4.read_bytes()
         ray.shutdown()
+        # once more, a chunk at a time: each chunk's time with a core to itself, as on a worker of its own (two at
+        # a time on two cores, each is slower); the projection for N workers is made from these
+        paired = list(chunks)
+        chunks.clear()
+        video.CHUNKS_AT_ONCE = 1
+        alone, _ = render(project(Path(tmp), "alone"), "local", args.quick)
     ratio = on_ray / local
     print(f"local executor: {local:.1f} s   ray executor: {on_ray:.1f} s (cluster start {ray_start:.1f} s apart)")
     print(f"overhead ratio: {ratio:.2f}x (target <= {TARGET}x: {'met' if ratio <= TARGET else 'NOT met'}); "
           f"films byte-identical: {'yes' if same else 'NO'}")
-    picture = sum(chunks)
-    # the local executor encodes CHUNKS_AT_ONCE chunks side by side: the picture's share of its wall time is
-    # their makespan on that many workers, not their sum
-    rest = local - makespan(chunks, CHUNKS_AT_ONCE)
-    print(f"picture: {len(chunks)} chunks, {picture:.1f} s in all, longest {max(chunks):.1f} s, "
-          f"each: {' '.join(f'{t:.1f}' for t in chunks)}; locally {CHUNKS_AT_ONCE} at a time, "
-          f"{makespan(chunks, CHUNKS_AT_ONCE):.1f} s; the rest of the render: {rest:.1f} s")
-    print("projected wall time for N workers (the rest as measured + the chunks longest-first onto N):")
+    print(f"picture, {CHUNKS_AT_ONCE} chunks at a time (the local executor): {len(paired)} chunks, "
+          f"each: {' '.join(f'{t:.1f}' for t in paired)}, {makespan(paired, CHUNKS_AT_ONCE):.1f} s")
+    # the rest: what the render does that is not the picture's chunks and not beside them (compile before, the
+    # join, mux and delivery after; the sound runs on the other core meanwhile)
+    rest = alone - sum(chunks)
+    print(f"picture, a chunk at a time: each: {' '.join(f'{t:.1f}' for t in chunks)}, {sum(chunks):.1f} s in all, "
+          f"longest {max(chunks):.1f} s; that render {alone:.1f} s, the rest of it {rest:.1f} s")
+    print("projected wall time for N workers (the rest + the chunks, each alone, longest-first onto N):")
     for n in WORKERS:
         print(f"  N={n:<3} {rest + makespan(chunks, n):6.1f} s   (chunks {makespan(chunks, n):5.1f} s)")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
