@@ -19,7 +19,6 @@ size most graders ship, applied by ffmpeg's `lut3d` with tetrahedral interpolati
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 from collections.abc import Sequence
@@ -126,16 +125,6 @@ def write_lut(palette: Sequence[str], workdir: Path, strength: float = DEFAULT_S
 _GRAPH_IDS = itertools.count()
 
 
-@functools.cache
-def _has_zscale() -> bool:
-    """Whether this ffmpeg has zimg's `zscale`: not every build does (imageio-ffmpeg's binaries differ by platform)."""
-    from filmc.assemble.media import ffmpeg_exe, run_process
-
-    done = run_process([ffmpeg_exe(), "-hide_banner", "-nostdin", "-filters"])
-    lines = done.stdout.decode("utf-8", "replace").splitlines()
-    return done.returncode == 0 and any(line.split()[1:2] == ["zscale"] for line in lines)
-
-
 def chroma_grade_graph(lut: str, width: int, height: int) -> str:
     """The LUT grade at the chroma planes' resolution: a filtergraph fragment, yuv420p TV range in and out.
 
@@ -164,8 +153,10 @@ def chroma_grade_graph(lut: str, width: int, height: int) -> str:
     # grey, their tags say nothing) ffmpeg would convert the whole input frame to BT.709 up front, the full-size
     # pass this graph exists to avoid
     tag = "setparams=colorspace=bt709:range=tv"
-    # float RGB back to 8-bit YUV: zimg does it in about two thirds of swscale's time, swscale where zimg is missing
-    back = "zscale=matrix=709:range=limited" if _has_zscale() else f"scale={half}:out_color_matrix=bt709:out_range=tv"
+    # float RGB back to 8-bit YUV by swscale, which rounds to nearest: zimg's `zscale` was a third faster here but
+    # rounds down (flat 0x808080 came back Y 125, not 126: the graded luma 0.85 code values dark on a gradient),
+    # and not every ffmpeg build has it, so the picture's bytes would have depended on the build
+    back = f"scale={half}:out_color_matrix=bt709:out_range=tv"
     return ";".join([
         f"format=yuv420p,extractplanes=y+u+v{y}{u}{v}",
         f"{y}split{y1}{y2}",

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from filmc.assemble import grade
 from filmc.assemble.grade import chroma_grade_graph
 from filmc.assemble.media import ffmpeg_exe, run_ffmpeg, run_process
 from filmc.assemble.video import Format, PictureSegment, _clip_chain, _finish, _grade
@@ -68,7 +67,6 @@ def _both(source: Path, palette: tuple[str, ...], workdir: Path) -> tuple[np.nda
     _, chroma = _clip_chain(source, seg, FMT, FRAMES, workdir)
     full = ",".join([*_grade(seg, workdir), _finish(FMT)])   # every pixel through float RGB: the old clip path
     assert "extractplanes" in chroma and "extractplanes" not in full
-    assert ("zscale=matrix" in chroma) == grade._has_zscale()
     return _frames(source, chroma), _frames(source, full)
 
 
@@ -86,12 +84,14 @@ def test_the_chroma_resolution_grade_is_the_full_grade(clips: dict[str, Path], t
     assert _psnr(chroma, full) > _psnr(ungraded, full) + 10
 
 
-@pytest.mark.parametrize("clip", ["gradient", "bars709"])
-def test_without_zscale_swscale_brings_the_grade_back_to_yuv(clips: dict[str, Path], tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch, clip: str) -> None:
-    monkeypatch.setattr(grade, "_has_zscale", lambda: False)
-    chroma, full = _both(clips[clip], COLD, tmp_path)
-    assert _psnr(chroma, full) >= (48.0 if clip == "gradient" else 36.0)
+@pytest.mark.parametrize("palette", [COLD, AMBER], ids=["cold", "amber"])
+def test_the_chroma_resolution_grade_keeps_the_full_grades_mean_luma(clips: dict[str, Path], tmp_path: Path,
+                                                                     palette: tuple[str, ...]) -> None:
+    """Rounding to nearest on the way back to 8-bit YUV: a conversion that rounds down (zimg's) left the graded
+    luma 0.85 code values darker than the full grade's on this gradient."""
+    chroma, full = _both(clips["gradient"], palette, tmp_path)
+    size = FMT.width * FMT.height
+    assert abs(chroma[:size].mean() - full[:size].mean()) < 0.25
 
 
 def test_the_chroma_resolution_grade_pulls_the_mean_colour_like_the_full_grade(
