@@ -50,6 +50,7 @@ _PASSES = 4
 # reading of step 3's own output decides whether another pass is needed.
 _TRIAL_GAINS = (0.5, 2.5)
 _MIN_SLOPE = 0.2   # loudness gained per dB of gain, at least: a limiter taking 80 % of each dB is extreme
+_MAX_STEP_DB = 6.0   # one aim moves the gain at most this far from the reading it starts from
 _MUSIC_FADE_SECONDS = 2.0
 _REACH_MARGIN = 0.25  # s past a line's known end (ffmpeg's header says centiseconds, truncated)
 
@@ -280,9 +281,10 @@ def _aim(readings: Sequence[Reading], target: float) -> float:
     limit: the one nearest the target and the nearest on its other side (else the next nearest).
 
     Loudness grows with the gain, by a dB per dB until the limiter works and by less the more it works, so
-    the slope is kept within [`_MIN_SLOPE`, 1]: readings a tenth of a dB apart (ebur128 prints tenths) cannot
-    send the gain off. One reading alone, or two that do not rise, are taken at a slope of 1: the plain
-    two-pass R128 correction.
+    the slope is kept within [`_MIN_SLOPE`, 1]. One reading alone, or two that do not rise, are taken at a
+    slope of 1: the plain two-pass R128 correction. Readings a tenth of a dB apart (ebur128 prints tenths) on
+    material the limiter flattens (clicks) can still make the slope small: the step is also held within
+    `_MAX_STEP_DB` and a few times the miss, so no aim sends the gain off (it once asked for 18 dB).
     """
     ranked = sorted(readings, key=lambda r: (abs(r[1] - target), r[0]))
     gain, level = ranked[0]
@@ -290,23 +292,30 @@ def _aim(readings: Sequence[Reading], target: float) -> float:
     others = [r for r in (across or ranked[1:]) if r[0] != gain]
     slope = (others[0][1] - level) / (others[0][0] - gain) if others else 1.0
     slope = min(1.0, max(_MIN_SLOPE, slope)) if slope > 0 else 1.0   # not rising: rounding noise, not a curve
-    return gain + (target - level) / slope
+    reach = min(_MAX_STEP_DB, 3 * abs(target - level) + 0.5)
+    return gain + max(-reach, min(reach, (target - level) / slope))
 
 
 def _normalise(mixed: Path, trials: Sequence[Reading], samples: int, out: Path, loudness: float,
                true_peak: float) -> None:
     """One gain to the target, read off the trials, and the limiter below the ceiling; the output is measured
     and the pass repeated only if it missed, aimed by every reading at the current limit (once the limit is
-    lowered for a true-peak miss, by the missing reading alone until the new limit has been read)."""
+    lowered for a true-peak miss, by the missing reading alone until the new limit has been read). Material
+    that cannot reach the target (the limiter flattens it) stops when an aim repeats a gain already read, and
+    the file written is the best pass: under the ceiling first, then nearest the target."""
     gain, level = trials[0]
     if level - gain <= _SILENT + 0.5:   # nothing audible: keep it as mixed
         _render(mixed, 0.0, 0.0, samples, out)
         return
     limit, ceiling = true_peak - _LIMITER_MARGIN_DB, true_peak - _PEAK_ROUNDING
     readings = list(trials)
+    passes: list[tuple[bool, float, float, float]] = []   # (over the ceiling, miss, gain, limit), one a pass
     for _ in range(_PASSES):
         gain = _aim(readings, loudness)
+        if any(abs(gain - g) < 0.01 and abs(limit - lim) < 0.01 for _, _, g, lim in passes):
+            break   # the same pass again would read the same
         result = _render(mixed, gain, limit, samples, out)
+        passes.append((result.true_peak > ceiling, abs(result.integrated - loudness), gain, limit))
         if abs(result.integrated - loudness) <= _TOLERANCE_LU and result.true_peak <= ceiling:
             return
         if result.true_peak > ceiling:   # a lower limit is another curve: this reading only approximates it
@@ -314,6 +323,9 @@ def _normalise(mixed: Path, trials: Sequence[Reading], samples: int, out: Path, 
             readings = [(gain, result.integrated)]
         else:
             readings.append((gain, result.integrated))
+    best = min(passes)
+    if best != passes[-1]:   # the file holds the last pass: write the best again
+        _render(mixed, best[2], best[3], samples, out)
 
 
 def mix_audio(

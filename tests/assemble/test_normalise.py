@@ -136,3 +136,29 @@ def test_the_mix_pass_measures_two_trial_gains_through_the_normalising_chain() -
     for k, gain in enumerate(_TRIAL_GAINS):   # the very chain the normalising pass runs, at that gain
         assert audio._limited(gain, CEILING - audio._LIMITER_MARGIN_DB) in parts[k + 1]
         assert re.search(rf"ebur128@try{k}=framelog=quiet\[try{k}\]$", parts[k + 1])
+
+
+def test_aim_never_steps_further_than_six_db_or_a_few_times_the_miss() -> None:
+    # clicks the limiter flattens: readings a tenth apart made a slope of 0.03, clamped to 0.2, and an 18 dB aim
+    gain = _aim([(0.5, -19.0), (2.5, -19.0), (3.5, -18.9)], -16.0)
+    assert gain == pytest.approx(3.5 + audio._MAX_STEP_DB)
+    assert _aim([(0.5, -16.3), (2.5, -16.29)], -16.0) == pytest.approx(2.5 + 3 * 0.29 + 0.5)
+
+
+@pytest.mark.slow
+def test_material_the_limiter_flattens_ends_on_its_best_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """4 ms clicks over a faint tone: no gain reaches the target under the ceiling. The passes stop (none repeats
+    a gain already read) and the file written is the pass nearest the target under the ceiling."""
+    clicks = tmp_path / "clicks.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "aevalsrc='0.004*sin(2*PI*440*t)+if(lt(mod(t,0.5),0.004),0.9,0)':s=48000:d=20",
+                str(clicks)])
+    runs = _Runs(monkeypatch)
+    mix_audio([], clicks, 20.0, tmp_path / "mix.wav")
+    passes = [" ".join(args) for args, _ in runs.logs if "ebur128@out" in " ".join(args)]
+    readings = [audio._summary(audio._block(log, "out")) for args, log in runs.logs if "ebur128@out" in " ".join(args)]
+    chains = [re.search(r"volume=\S+?dB,alimiter=limit=[\d.]+", one).group(0) for one in passes]  # type: ignore[union-attr]
+    assert 1 <= len(readings) <= audio._PASSES + 1 and len(set(chains)) == len(chains)   # no pass run twice
+    under = [r for r in readings if r.true_peak <= CEILING - audio._PEAK_ROUNDING]
+    best = min(abs(r.integrated - TARGET) for r in under)
+    written = measure_loudness(tmp_path / "mix.wav")
+    assert written.true_peak <= CEILING and abs(written.integrated - TARGET) <= best + 0.15
