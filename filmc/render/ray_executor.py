@@ -125,6 +125,7 @@ class RayExecutor(Executor):
         self.task: Any = None
         self.taking: Any = None   # the courier's `take` the pump waits on: its batch is read even at the end
         self.unbounded = asyncio.Semaphore(UNBOUNDED)
+        self.gpus_said = False   # a cluster without the GPUs a job needs (yet): said once
         self.refuse_unshared()
         if self.ray.is_initialized():   # `filmc render` joins the cluster first: refused before any folder is made
             self.refuse_without_gpus()
@@ -136,19 +137,37 @@ class RayExecutor(Executor):
         backend = None if jobs.kind_of(job.spec).assembly else self.backends.media(job.backend)
         return backend.capabilities.gpus if backend is not None else 0.0
 
+    def fan_out_placement(self) -> dict[str, Any]:
+        """A picture holds no CPU, so Ray would place it beside the driver, on a head node that may have none;
+        its chunks run on its node (where its clips are) and would then never be scheduled. It goes to a node
+        with CPUs (`fan_out_node`), softly: if that node is gone, anywhere."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        with contextlib.suppress(Exception):   # a cluster that can't list its nodes: Ray's own placement
+            node = fan_out_node(self.ray.nodes(), self.ray.get_runtime_context().get_node_id())
+            if node is not None:
+                return {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=node, soft=True)}
+        return {}
+
     def refuse_without_gpus(self) -> None:
-        """A job that needs more GPUs than any node of the cluster has would wait for ever: refused before any
-        job starts. (A cluster that adds GPU nodes on demand has them counted once they join.)"""
+        """A job that needs more GPUs than any node has would wait until such a node joins. The local cluster
+        this render starts never grows: refused before any job starts. A cluster of your own may add GPU nodes
+        on demand (Ray lists only the nodes that have joined): said once, and the jobs wait for them."""
         wanted = max((self.gpus(job) for job in self.plan.jobs if not job.cached), default=0.0)
-        if not wanted:
+        if not wanted or self.gpus_said:
             return
         most = max((node.get("Resources", {}).get("GPU", 0.0) for node in self.ray.nodes() if node.get("Alive")),
                    default=0.0)
-        if wanted > most:
-            needs = sorted({job.backend for job in self.plan.jobs if not job.cached and self.gpus(job)})
-            raise UsageError(f"{', '.join(needs)} needs {wanted:g} GPU a job, and no node of the cluster has "
-                             f"{'any' if not most else f'more than {most:g}'}: start Ray on a node with GPUs "
-                             "(docs/scale.md)")
+        if wanted <= most:
+            return
+        needs = sorted({job.backend for job in self.plan.jobs if not job.cached and self.gpus(job)})
+        short = (f"{', '.join(needs)} needs {wanted:g} GPU a job, and no node of the cluster has "
+                 f"{'any' if not most else f'more than {most:g}'}")
+        if not self.address and not os.environ.get("RAY_ADDRESS"):
+            raise UsageError(f"{short}: this local cluster can't grow; start Ray on a node with GPUs and give its "
+                             "address (--executor ray://HOST:PORT or RAY_ADDRESS; docs/scale.md)")
+        self.gpus_said = True
+        self.events.emit(RenderEvent(kind="note", message=f"{short} yet: its jobs wait until one joins"))
 
     def refuse_unshared(self) -> None:
         """Without a shared store, an asset made on another node never reaches the driver, and a paid one would be
@@ -238,7 +257,10 @@ class RayExecutor(Executor):
     async def attempt(self, job: Job, deps: dict[str, JobOutcome], path: Path, share: Share) -> AssetMeta:
         """Made on a worker; the driver waits (cancelling the task if it is interrupted) and, with a shared store,
         copies the result into its own folder for delivery."""
-        task = self.task.options(**task_options(job, self.gpus(job)))
+        options = task_options(job, self.gpus(job))
+        if jobs.kind_of(job.spec).fans_out:
+            options.update(self.fan_out_placement())
+        task = self.task.options(**options)
         ref = task.remote(self.plan_ref, job, deps, self.place, self.courier, self.env_for(job), self.timeout(job),
                           os.environ.get(CRASH_AFTER_JOURNAL) or None,
                           self.drawers(job) if jobs.kind_of(job.spec).assembly else {}, not _matches(job, self.force))
@@ -327,6 +349,13 @@ def task_options(job: Job, gpus: float = 0.0) -> dict[str, Any]:
     if gpus:
         options["num_gpus"] = gpus
     return options
+
+
+def fan_out_node(nodes: list[dict[str, Any]], here: str) -> str | None:
+    """The live node with the most CPUs (this driver's own on a tie, for its cache's sake); None if none has one."""
+    able = [n for n in nodes if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= 1]
+    best = max(able, key=lambda n: (n["Resources"]["CPU"], n.get("NodeID") == here), default=None)
+    return str(best["NodeID"]) if best is not None else None
 
 
 class WorkerLost(BackendError):

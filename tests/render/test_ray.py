@@ -275,6 +275,26 @@ def test_a_paid_job_whose_worker_is_lost_mid_create_is_possibly_billed_and_not_r
     assert ex.journal.remote(job.key).unconfirmed   # the next render records it as possibly billed too
 
 
+
+def test_a_cluster_of_ones_own_without_gpus_yet_is_told_once_not_refused(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray lists only the nodes that have joined: an autoscaling cluster may add GPU nodes when jobs ask."""
+    from filmc.render.events import RenderEvent
+    from filmc.render.ray_executor import RayExecutor
+    from tests.conftest import PLUGINS
+
+    ray = pytest.importorskip("ray")
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    monkeypatch.setenv("RAY_ADDRESS", "head:6379")
+    monkeypatch.setattr(ray, "is_initialized", lambda: True)
+    monkeypatch.setattr(ray, "nodes", lambda: [{"Alive": True, "Resources": {"CPU": 8.0}}])
+    film = new_project(tmp_path, toml='[profile.preview.video]\nbackend = "gpuvideo"\n')
+    ex = ray_executor(film, store=(tmp_path / "store").as_uri())
+    assert isinstance(ex, RayExecutor)
+    ex.refuse_without_gpus()   # again, as `run` does: said once
+    notes = [e for e in ex.events.seen if isinstance(e, RenderEvent) and e.kind == "note"]   # type: ignore[attr-defined]
+    assert len(notes) == 1 and "gpuvideo needs 1 GPU a job" in notes[0].message and "wait" in notes[0].message
+
 def test_a_ray_client_cluster_without_a_shared_store_is_refused_before_any_job(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from filmc.cli import main
