@@ -134,7 +134,7 @@ def chroma_grade_graph(lut: str, width: int, height: int) -> str:
     block (`scale` with `area`), joined with U and V into a quarter-size 4:4:4 frame, graded through float
     RGB as before (`lut3d`'s SIMD path; the input's colour matrix is read from the frame, as the full path
     does) and brought back to BT.709 YUV. U and V are the graded planes; the luma keeps its full-size
-    detail and takes its block's graded change (`grainextract`, upscaled, `grainmerge`). About 2.5 ms a
+    detail and takes its block's graded change (`grainextract`, upscaled, `grainmerge`). About 2.5-3 ms a
     720p frame. Where a block has one colour the result is the full path's to within rounding (smooth
     gradients: 52 dB PSNR between the two); at hard saturated edges (testsrc2's bars: 42-44 dB at 720p) it
     differs as the full path's own chroma resampling does: against a 4:4:4 grade of the same bars both

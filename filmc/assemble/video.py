@@ -150,7 +150,7 @@ def _grade(seg: PictureSegment, workdir: Path) -> list[str]:
 def _clip_chain(source: Path, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
     """A clip decoded, held or trimmed to `total` frames, fitted into the frame, graded and finished.
 
-    The LUT grade runs at the chroma planes' resolution (`chroma_grade_graph`: about a third of the CPU of
+    The LUT grade runs at the chroma planes' resolution (`chroma_grade_graph`: under half the CPU of
     grading every pixel in float RGB); it adds the graded change to the luma plane as it is, so the conform's
     scale brings the clip to TV range first (a clip of the film's size tagged TV range passes through; one
     with no range tag costs a plane copy).
