@@ -23,12 +23,16 @@ import threading
 import time
 import wave
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from io import BytesIO
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
+
+import pytest
 
 from tests.fakes.loopback import send_bytes, send_json, serve
 
@@ -189,3 +193,12 @@ def speak(text: str) -> dict[str, Any]:
     alignment = {"characters": chars, "character_start_times_seconds": starts, "character_end_times_seconds": ends}
     return {"audio_base64": base64.b64encode(bytes(samples)).decode(), "alignment": alignment,
             "normalized_alignment": alignment}
+
+
+@contextmanager
+def serving(key: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
+    """The fake on loopback, with the SDK pointed at it by the environment a user would set: a test's fixture."""
+    with FakeElevenLabs(api_key=key) as server:
+        monkeypatch.setenv("ELEVENLABS_API_KEY", key)
+        monkeypatch.setenv("ELEVENLABS_BASE_URL", server.base_url)
+        yield server

@@ -11,7 +11,7 @@ import pytest
 from filmc.backend.protocol import BackendError, MusicSection
 from filmc.deliver.outputs import RenderSummary
 from filmc_backends.elevenlabs_music import composition_sections
-from tests.fakes.elevenlabs_fake import FakeElevenLabs
+from tests.fakes.elevenlabs_fake import FakeElevenLabs, serving
 from tests.filmc_backends.final import hello_project, render_final
 
 KEY = "el-test-0f5a11c3-music-secret"
@@ -27,9 +27,7 @@ backend = "espeak"
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
-    with FakeElevenLabs(api_key=KEY) as server:
-        monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
-        monkeypatch.setenv("ELEVENLABS_BASE_URL", server.base_url)
+    with serving(KEY, monkeypatch) as server:
         yield server
 
 

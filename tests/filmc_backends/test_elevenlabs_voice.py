@@ -26,7 +26,7 @@ from filmc_backends.elevenlabs_voice import (
     split_markup,
     words_of,
 )
-from tests.fakes.elevenlabs_fake import FakeElevenLabs, speak
+from tests.fakes.elevenlabs_fake import FakeElevenLabs, serving, speak
 from tests.filmc_backends.final import ELEVENLABS_VOICE_ONLY, hello_project, render_final
 
 KEY = "el-test-93c2d7aa-secret-value"
@@ -35,9 +35,7 @@ PROFILE = ELEVENLABS_VOICE_ONLY
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
-    with FakeElevenLabs(api_key=KEY) as server:
-        monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
-        monkeypatch.setenv("ELEVENLABS_BASE_URL", server.base_url)
+    with serving(KEY, monkeypatch) as server:
         yield server
 
 

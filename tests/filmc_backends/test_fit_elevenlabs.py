@@ -16,7 +16,7 @@ from filmc.deliver.outputs import RenderSummary
 from filmc.errors import BudgetError
 from filmc.pipeline import compile_film, render_film
 from filmc.plan.model import VideoSpec
-from tests.fakes.elevenlabs_fake import FakeElevenLabs
+from tests.fakes.elevenlabs_fake import FakeElevenLabs, serving
 from tests.filmc_backends.final import ELEVENLABS_VOICE_ONLY, hello_project
 
 pytestmark = pytest.mark.slow
@@ -38,9 +38,7 @@ def render_final(film: Path) -> RenderSummary:
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
-    with FakeElevenLabs(api_key=KEY) as server:
-        monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
-        monkeypatch.setenv("ELEVENLABS_BASE_URL", server.base_url)
+    with serving(KEY, monkeypatch) as server:
         yield server
 
 

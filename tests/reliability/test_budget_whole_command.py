@@ -20,6 +20,7 @@ from filmc.errors import BudgetError, ConfigError
 from filmc.pipeline import compile_film
 from tests.fakes.anthropic_fake import FakeAnthropic, first_user_text, serving, translation_requests
 from tests.fakes.elevenlabs_fake import FakeElevenLabs
+from tests.fakes.elevenlabs_fake import serving as serving_elevenlabs
 from tests.filmc_backends.final import hello_project
 
 EL_KEY = "el-test-budget-0b7d-secret"
@@ -43,9 +44,7 @@ BUDGET = "0.02"   # one language's (or one film's) voice fits; two don't
 
 @pytest.fixture
 def voice(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
-    with FakeElevenLabs(api_key=EL_KEY) as server:
-        monkeypatch.setenv("ELEVENLABS_API_KEY", EL_KEY)
-        monkeypatch.setenv("ELEVENLABS_BASE_URL", server.base_url)
+    with serving_elevenlabs(EL_KEY, monkeypatch) as server:
         yield server
 
 
