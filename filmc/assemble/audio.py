@@ -160,11 +160,14 @@ def _voice_bus(narration: Sequence[NarrationPlacement], samples: int) -> Bus:
             inputs += ["-i", str(line.wav)]
             delay = line.start - bounds[k]
             chains.append(f"[{index}:a:0]{_BUS_FORMAT}" + (f",adelay=delays={delay}S:all=1" if delay else ""))
-        if len(group) > 1:   # overlapping lines: summed over their window only
-            parts += [f"{chain}[n{k}_{i}]" for i, chain in enumerate(chains)]
+        width = bounds[k + 1] - bounds[k]
+        if len(group) > 1:   # overlapping lines: summed over their window only, each padded to the window first:
+            # ffmpeg 9's amix, fed inputs that end apart, now and then hands on an end with no timestamp and
+            # `concat` fails the run ("Invalid data", 2-8 runs in 100); inputs that end together never did
+            fit = f"apad=whole_len={width},atrim=end_sample={width}"
+            parts += [f"{chain},{fit}[n{k}_{i}]" for i, chain in enumerate(chains)]
             chains = [f"{''.join(f'[n{k}_{i}]' for i in range(len(group)))}"
                       f"amix=inputs={len(group)}:duration=longest:normalize=0"]
-        width = bounds[k + 1] - bounds[k]
         out = "[voice]" if len(groups) == 1 else f"[w{k}]"
         parts.append(f"{chains[0]},apad=whole_len={width},atrim=end_sample={width}{out}")
     if len(groups) > 1:
