@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import imageio_ffmpeg
 
+from filmc.assemble.wav import WavHeader, read_wav
 from filmc.model import Model
 
 _BASE_ARGS = ("-hide_banner", "-nostdin", "-y")
@@ -200,8 +201,17 @@ def _audio_stream(line: str) -> AudioStreamInfo:
     )
 
 
+def _wav_info(header: WavHeader) -> MediaInfo:
+    audio = AudioStreamInfo(codec=header.codec, sample_rate=header.sample_rate, channels=header.channels)
+    return MediaInfo(duration=header.header_duration(), video=None, audio=audio, video_streams=0, audio_streams=1)
+
+
 def probe(path: Path) -> MediaInfo:
-    """Describe a file without ffprobe, from the header `ffmpeg -i` prints; it decodes nothing."""
+    """Describe a file without ffprobe, from the header `ffmpeg -i` prints (or, for a PCM WAV, the same facts
+    read from its RIFF header in Python: see `wav`); it decodes nothing."""
+    header = read_wav(path) if path.suffix.lower() == ".wav" else None
+    if header is not None:
+        return _wav_info(header)
     text = _ffmpeg(["-i", str(path)], check=False, loglevel="info").stderr.decode("utf-8", "replace")
     if "Input #0" not in text:
         raise MediaError(f"ffmpeg cannot read {path}: {_tail(text.encode())}")
@@ -262,13 +272,18 @@ def verify_media(
     path: Path, *, expect_video: bool, expect_audio: bool, duration: float | None, tolerance: float
 ) -> MediaInfo:
     """Refuse an asset that lacks a stream, does not decode to its end, or has the wrong length; else what its
-    header says (so a caller needs no ffmpeg run of its own to read it again)."""
-    info = probe(path)
+    header says (so a caller needs no ffmpeg run of its own to read it again). A PCM WAV needs no ffmpeg at all:
+    its samples are the bytes after its header, so their count is its decoded length."""
+    wav = read_wav(path) if path.suffix.lower() == ".wav" else None
+    info = _wav_info(wav) if wav is not None else probe(path)
     if expect_video and info.video is None:
         raise MediaError(f"{path} has no video stream")
     if expect_audio and info.audio is None:
         raise MediaError(f"{path} has no audio stream")
-    real = decode(path).duration
+    if wav is not None and wav.present < wav.frames:
+        raise MediaError(f"{path} holds {wav.decoded_duration():.3f}s of the {info.duration:.3f}s its header says: "
+                         "cut short?")
+    real = wav.decoded_duration() if wav is not None else decode(path).duration
     if abs(real - info.duration) > tolerance:
         raise MediaError(
             f"{path} decodes to {real:.3f}s but its header says {info.duration:.3f}s: cut short?"
