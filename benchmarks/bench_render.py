@@ -30,13 +30,13 @@ from typing import Any
 from filmc.assemble.cards import font_path
 from filmc.assemble.grade import card_colors
 from filmc.assemble.media import ffmpeg_exe
+from filmc.assemble.muxer import AAC_BITRATE  # what filmc's mux encodes narration+music with
 from filmc.assemble.video import X264_CRF, X264_PRESET, Format, x264_args
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTROPY = ROOT / "films" / "entropy.film"
 MOVIEPY_SCRIPT = Path(__file__).resolve().parent / "_moviepy_timeline.py"
 CARD_FONT = "SourceSansPro-Regular.ttf"   # the font filmc draws card text with (assemble.cards)
-AAC_BITRATE = "192k"   # filmc.assemble.muxer.AAC_BITRATE, what filmc's mux encodes narration+music with
 EDIT = ("Trovarono completezza.", "Trovarono infine la completezza.")   # one narration line (s10-l01)
 
 # filmc's own CLI in a child Python that reports, at exit, its own peak RSS and its largest child's (ffmpeg).
@@ -89,6 +89,23 @@ def timed(cmd: list[str], *, cwd: Path | None = None) -> Run:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd[:4])} ...\n{tail}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Run(wall=wall, cpu=cpu, started=started, stdout=done.stdout, stderr=done.stderr)
+
+
+def timed_together(cmds: list[list[str]]) -> Run:
+    """Several children at once, as filmc runs its picture's chunks: wall until the last ends, CPU of all."""
+    env = {k: v for k, v in os.environ.items() if k != "FILMC_CACHE"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    start = time.perf_counter()
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for cmd in cmds]
+    errors = [proc.communicate()[1] for proc in procs]
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for proc, err in zip(procs, errors, strict=True):
+        if proc.returncode != 0:
+            raise SystemExit(f"failed ({proc.returncode}): {err.decode(errors='replace')[-800:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(wall=wall, cpu=cpu, started=started, stdout="", stderr="")
 
 
 def filmc(*args: str, cwd: Path | None = None) -> Run:
@@ -182,16 +199,22 @@ def print_kinds(result: Render) -> None:
 
 # --- 2. encode floor ---------------------------------------------------------------------------------------------
 
-def encode_floor(manifest: dict[str, Any], work: Path) -> tuple[Run, Run]:
-    """The same frames through the same x264 settings: synthetic (testsrc2), and filmc's own picture re-encoded."""
+def encode_floor(manifest: dict[str, Any], work: Path) -> tuple[Run, Run, Run]:
+    """The same frames through the same x264 settings: synthetic (testsrc2) in one encode, and in two halves side by
+    side (as filmc encodes its picture's chunks, `CHUNKS_AT_ONCE`; two encoders sharing the machine's caches each
+    take a few % more CPU than one alone), and filmc's own picture re-encoded."""
     fmt, frames = picture_format(manifest)
     base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     source = f"testsrc2=s={fmt.width}x{fmt.height}:r={fmt.rate}"
     synthetic = timed([*base, "-f", "lavfi", "-i", source, "-frames:v", str(frames), *x264_args(fmt),
                        str(work / "floor-testsrc2.mp4")])
+    # each half from testsrc2's start: skipping frames would still draw them and bill the floor for it
+    halves = timed_together([[*base, "-f", "lavfi", "-i", source, "-frames:v", str(count), *x264_args(fmt),
+                              str(work / f"floor-testsrc2-{n}.mp4")]
+                             for n, count in enumerate((frames // 2, frames - frames // 2))])
     picture = asset(manifest, "picture")["path"]
     same = timed([*base, "-i", picture, "-frames:v", str(frames), *x264_args(fmt), str(work / "floor-picture.mp4")])
-    return synthetic, same
+    return synthetic, halves, same
 
 
 # --- 3. MoviePy --------------------------------------------------------------------------------------------------
@@ -248,6 +271,21 @@ def ensure_moviepy() -> str:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "moviepy>=2"], check=True)
         found = version("moviepy")
     return found
+
+
+def plain_assembly(manifest: dict[str, Any], work: Path) -> Run:
+    """The film's length of frames decoded from the clip files MoviePy is given, scaled to the frame and encoded with
+    the same settings, nothing else: no assembler of those clips can cost less, so MoviePy's CPU over this is the
+    most any assembler can save against it."""
+    fmt, frames = picture_format(manifest)
+    paths = {a["job"]: a["path"] for a in manifest["assets"]}
+    clips = [paths[seg["video_job"]] for seg in asset(manifest, "picture")["parameters"]["segments"]
+             if seg["video_job"]]
+    listing = work / "moviepy-clips.txt"
+    listing.write_text("".join(f"file '{clip}'\n" for clip in clips), "utf-8")
+    return timed([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "concat", "-safe", "0",
+                   "-i", str(listing), "-vf", f"scale={fmt.width}:{fmt.height}", "-frames:v", str(frames),
+                   *x264_args(fmt), str(work / "moviepy-clips-plain.mp4")])
 
 
 def run_moviepy(manifest: dict[str, Any], work: Path) -> Run:
@@ -316,6 +354,17 @@ def edit_one_line(film: Path) -> None:
     if EDIT[0] not in text:
         raise SystemExit(f"the narration line to edit ({EDIT[0]!r}) is not in {film}")
     film.write_text(text.replace(EDIT[0], EDIT[1], 1), "utf-8")
+
+
+def edit_floor(manifest: dict[str, Any], work: Path) -> tuple[Run, Run]:
+    """The two steps an audio edit cannot skip, as filmc runs them: the mix encoded to AAC, and the delivered film's
+    loudness (EBU R128 with true peak) read."""
+    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    aac = timed([*base, "-i", asset(manifest, "mix")["path"], "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", "48000",
+                 "-aac_coder", "fast", str(work / "edit-floor.m4a")])
+    check = timed([*base[:-2], "-loglevel", "info", "-nostats", "-i", asset(manifest, "mux")["path"],
+                   "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"])
+    return aac, check
 
 
 # --- 6. a film 5x longer -----------------------------------------------------------------------------------------
@@ -405,16 +454,20 @@ def main() -> None:
     print(f"mix job:                      wall {float(mixed['seconds']):7.1f} s   (target <= 3 s, linear in length)")
 
     # 2. floor
-    synthetic, same = encode_floor(cold.manifest, root)
+    synthetic, halves, same = encode_floor(cold.manifest, root)
     fmt, frames = picture_format(cold.manifest)
     section(f"2. encode floor: {frames} frames {fmt.width}x{fmt.height}@{fmt.rate}, "
             f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args)")
     print(f"testsrc2 -> x264:             wall {synthetic.wall:7.1f} s   cpu {synthetic.cpu:7.1f} s")
+    print(f"testsrc2 -> x264, 2 halves:   wall {halves.wall:7.1f} s   cpu {halves.cpu:7.1f} s"
+          "   (side by side, as filmc runs its chunks)")
     print(f"filmc's picture re-encoded:   wall {same.wall:7.1f} s   cpu {same.cpu:7.1f} s"
           "   (same pixels: decode+encode)")
     picture_seconds = float(asset(cold.manifest, "picture")["seconds"])
     print(f"filmc's picture job:          wall {picture_seconds:7.1f} s   (draw or decode, grade, blend, encode)")
     ratio_line("ratio (cpu) cold / testsrc2 floor:", cold.run.cpu / synthetic.cpu, "<= 1.2x (issue 12)")
+    ratio_line("ratio (cpu) cold / 2 halves:", cold.run.cpu / halves.cpu, "<= 1.2x, like for like")
+    ratio_line("ratio (cpu) 2 halves / one:", halves.cpu / synthetic.cpu, "informative: the cost of sharing")
     ratio_line("ratio cold / testsrc2 floor:", cold.run.wall / synthetic.wall, "informative")
     ratio_line("ratio cold / re-encode floor:", cold.run.wall / same.wall, "informative")
     ratio_line("ratio picture / re-encode:", picture_seconds / same.wall, "informative")
@@ -427,6 +480,7 @@ def main() -> None:
         kept = render(project(root, "entropy-kept", text), "--keep-clips")
         mp = run_moviepy(kept.manifest, root)
         forced = assembly_only(film)
+        plain = plain_assembly(kept.manifest, root)
         section(f"3. MoviePy {version} on the same clips, voices and music")
         print("   (cuts + CrossFadeIn for every transition, ColorClip+TextClip cards, CompositeAudioClip;"
               " no grade, ducking or loudness: it does less work than filmc; its clips were drawn for it by"
@@ -444,6 +498,10 @@ def main() -> None:
         # both assemble the very same clip files, voices and music (filmc still grades, ducks and normalises)
         ratio_line("ratio (cpu) moviepy / filmc cold:", mp.cpu / cold.run.cpu, ">= 2.5x (issue 12)")
         ratio_line("ratio (cpu) moviepy / filmc assembly:", mp.cpu / forced.run.cpu, ">= 2.5x, like for like")
+        print(f"plain decode+encode of them:  wall {plain.wall:7.1f} s   cpu {plain.cpu:7.1f} s"
+              "   (the same clip files to the film's frames, same x264 settings, no sound)")
+        ratio_line("ratio (cpu) moviepy / plain:", mp.cpu / plain.cpu, "informative: the ceiling of the two above")
+        ratio_line("ratio (cpu) filmc assembly / plain:", forced.run.cpu / plain.cpu, "informative")
 
     # 4. one narration line edited
     edit_one_line(film)
@@ -465,6 +523,17 @@ def main() -> None:
     for name, seconds in phases(again).items():
         print(f"  {name:<29} {seconds:7.2f} s wall")
     print(f"jobs made:                    {len(again.made):7d}     (target 0)")
+
+    # 4b. what any edit of a line must still do while the film is one AAC track checked on delivery
+    aac, check = edit_floor(edited.manifest, root)
+    section("4b. the floor of a narration edit, with one AAC track and the loudness checked on the delivered file")
+    print("   (a changed line moves the film's integrated loudness, so its one normalising gain and every sample of"
+          " the track: the track is encoded again and the delivered film measured again, however fast the mix)")
+    print(f"AAC encode of the mix:        wall {aac.wall:7.2f} s   cpu {aac.cpu:7.2f} s   (as the mux does it)")
+    print(f"loudness of the delivered:    wall {check.wall:7.2f} s   cpu {check.cpu:7.2f} s   (as verify does it)")
+    floor = aac.wall + check.wall + again.run.wall
+    print(f"floor, with a no-op render:   wall {floor:7.2f} s   (start-up, compile, outputs: {again.run.wall:.2f} s)")
+    ratio_line("ratio edit floor / cold, %:", 100 * floor / cold.run.wall, "informative: the 8 % target's floor")
 
     # 6. peak RSS
     section("6. peak RSS (the filmc Python process; the largest ffmpeg child apart)")
