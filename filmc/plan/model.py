@@ -26,7 +26,8 @@ CENT = Decimal("0.0001")
 # The picture, the mix and the mux are made in-process by filmc's assembler; this names it in their keys
 # (bump the version when the assembler's output changes for the same inputs).
 ASSEMBLER_NAME = "ffmpeg"
-ASSEMBLER_VERSION = "4"   # 4: clips graded at chroma resolution, mix gain aimed by trials (3: x264 on one thread)
+ASSEMBLER_VERSION = "5"   # 5: cards converted once and held (4: clips graded at chroma resolution, mix gain aimed
+# by trials; 3: x264 on one thread)
 
 
 class VideoSpec(Model):
