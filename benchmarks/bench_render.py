@@ -199,10 +199,10 @@ def print_kinds(result: Render) -> None:
 
 # --- 2. encode floor ---------------------------------------------------------------------------------------------
 
-def encode_floor(manifest: dict[str, Any], work: Path) -> tuple[Run, Run, Run]:
-    """The same frames through the same x264 settings: synthetic (testsrc2) in one encode, and in two halves side by
-    side (as filmc encodes its picture's chunks, `CHUNKS_AT_ONCE`; two encoders sharing the machine's caches each
-    take a few % more CPU than one alone), and filmc's own picture re-encoded."""
+def testsrc2_floor(manifest: dict[str, Any], work: Path) -> tuple[Run, Run]:
+    """The same number of frames through the same x264 settings, from testsrc2: in one encode, and in two halves side
+    by side (as filmc encodes its picture's chunks, `CHUNKS_AT_ONCE`; two encoders sharing the machine's caches each
+    take a few % more CPU than one alone)."""
     fmt, frames = picture_format(manifest)
     base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     source = f"testsrc2=s={fmt.width}x{fmt.height}:r={fmt.rate}"
@@ -212,9 +212,15 @@ def encode_floor(manifest: dict[str, Any], work: Path) -> tuple[Run, Run, Run]:
     halves = timed_together([[*base, "-f", "lavfi", "-i", source, "-frames:v", str(count), *x264_args(fmt),
                               str(work / f"floor-testsrc2-{n}.mp4")]
                              for n, count in enumerate((frames // 2, frames - frames // 2))])
+    return synthetic, halves
+
+
+def reencode_floor(manifest: dict[str, Any], work: Path) -> Run:
+    """filmc's own picture decoded and encoded again with the same settings: its very pixels, no drawing."""
+    fmt, frames = picture_format(manifest)
     picture = asset(manifest, "picture")["path"]
-    same = timed([*base, "-i", picture, "-frames:v", str(frames), *x264_args(fmt), str(work / "floor-picture.mp4")])
-    return synthetic, halves, same
+    return timed([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", picture,
+                  "-frames:v", str(frames), *x264_args(fmt), str(work / "floor-picture.mp4")])
 
 
 # --- 3. MoviePy --------------------------------------------------------------------------------------------------
@@ -453,20 +459,29 @@ def main() -> None:
     mixed = asset(cold.manifest, "mix")
     print(f"mix job:                      wall {float(mixed['seconds']):7.1f} s   (target <= 3 s, linear in length)")
 
-    # 2. floor
-    synthetic, halves, same = encode_floor(cold.manifest, root)
+    # 2. floor, interleaved with a second cold render: each side's best of two (other tenants of a shared machine
+    # only ever add CPU time, to either side), every run printed
+    first = testsrc2_floor(cold.manifest, root)
+    second_cold = render(project(root, "entropy-again", text))
+    second = testsrc2_floor(cold.manifest, root)
+    same = reencode_floor(cold.manifest, root)
     fmt, frames = picture_format(cold.manifest)
     section(f"2. encode floor: {frames} frames {fmt.width}x{fmt.height}@{fmt.rate}, "
-            f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args)")
-    print(f"testsrc2 -> x264:             wall {synthetic.wall:7.1f} s   cpu {synthetic.cpu:7.1f} s")
-    print(f"testsrc2 -> x264, 2 halves:   wall {halves.wall:7.1f} s   cpu {halves.cpu:7.1f} s"
-          "   (side by side, as filmc runs its chunks)")
+            f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args); runs interleaved, best of two")
+    print(f"cold render, runs:            cpu {cold.run.cpu:7.1f} s, {second_cold.run.cpu:.1f} s")
+    print(f"testsrc2 -> x264, runs:       cpu {first[0].cpu:7.1f} s, {second[0].cpu:.1f} s"
+          f"   (wall {first[0].wall:.1f} s)")
+    print(f"testsrc2 -> x264, 2 halves:   cpu {first[1].cpu:7.1f} s, {second[1].cpu:.1f} s"
+          f"   (wall {first[1].wall:.1f} s; side by side, as filmc runs its chunks)")
     print(f"filmc's picture re-encoded:   wall {same.wall:7.1f} s   cpu {same.cpu:7.1f} s"
           "   (same pixels: decode+encode)")
     picture_seconds = float(asset(cold.manifest, "picture")["seconds"])
     print(f"filmc's picture job:          wall {picture_seconds:7.1f} s   (draw or decode, grade, blend, encode)")
-    ratio_line("ratio (cpu) cold / testsrc2 floor:", cold.run.cpu / synthetic.cpu, "<= 1.2x (issue 12)")
-    ratio_line("ratio (cpu) cold / 2 halves:", cold.run.cpu / halves.cpu, "<= 1.2x, like for like")
+    cold_cpu = min(cold.run.cpu, second_cold.run.cpu)
+    synthetic = min(first[0], second[0], key=lambda run: run.cpu)
+    halves = min(first[1], second[1], key=lambda run: run.cpu)
+    ratio_line("ratio (cpu) cold / testsrc2 floor:", cold_cpu / synthetic.cpu, "<= 1.2x (issue 12)")
+    ratio_line("ratio (cpu) cold / 2 halves:", cold_cpu / halves.cpu, "<= 1.2x, like for like")
     ratio_line("ratio (cpu) 2 halves / one:", halves.cpu / synthetic.cpu, "informative: the cost of sharing")
     ratio_line("ratio cold / testsrc2 floor:", cold.run.wall / synthetic.wall, "informative")
     ratio_line("ratio cold / re-encode floor:", cold.run.wall / same.wall, "informative")
