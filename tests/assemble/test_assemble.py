@@ -232,6 +232,28 @@ def test_card_text_renders_literally(tmp_path: Path) -> None:
     assert (diff > 60).sum() > 200  # many pixels of light text on the dark field
 
 
+def test_a_card_holds_its_background_and_fades_its_text_in_and_out(tmp_path: Path) -> None:
+    """The background is converted once and held; the text is drawn per frame on the film's clock: absent on the
+    first frame, full in the middle, gone again by the last (a 0.6 s fade each way over a 2 s card)."""
+    from filmc.assemble.grade import card_colors
+
+    out = tmp_path / "card.mp4"
+    seg = PictureSegment(source=None, card=Card(lines=("ENTROPY",), style="title"), frames=48, grade=COLD)
+    conform_segment(seg, Format(width=320, height=180, fps_num=24), 0, out, workdir=tmp_path)
+    assert count_frames(out) == 48
+
+    def frame(at: float) -> np.ndarray:
+        return np.frombuffer(grab_frame(out, at, width=160, height=90), np.uint8).reshape(90, 160, 3).astype(int)
+
+    first, middle, last = frame(0.0), frame(1.0), frame(47 / 24)
+    background = card_colors(COLD)[0]
+    expected = [int(background[i : i + 2], 16) for i in (1, 3, 5)]
+    assert np.abs(first.reshape(-1, 3).mean(axis=0) - expected).max() < 8   # the card's colour (8-bit YUV near black)
+    assert first.std(axis=(0, 1)).max() < 1.5
+    assert (np.abs(middle - first).max(axis=2) > 60).sum() > 100             # light text on the dark field
+    assert (np.abs(last - first).max(axis=2) > 60).sum() < 10                # faded out again
+
+
 def _filtered(path: Path, af: str, out: Path) -> Path:
     run_ffmpeg(["-i", str(path), "-af", af, str(out)])
     return out
