@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
+# WAVE_FORMAT_EXTENSIBLE's sub-format GUID after its first two bytes (the format tag): KSDATAFORMAT_SUBTYPE_*
+_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF)   # what a writer that could not seek back leaves in the header
 _HEADER_BYTES = 4096   # the fmt and data chunks' headers come first in every WAV ffmpeg or Python writes
+_RIFF_LIMIT = 1 << 32  # a RIFF size field's reach: a bigger file's sizes have wrapped (RF64 is ffmpeg's to read)
 
 
 class WavHeader(NamedTuple):
@@ -64,17 +67,21 @@ def read_wav(path: Path) -> WavHeader | None:
             size = stream.seek(0, 2)
     except OSError:
         return None
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE" or size >= _RIFF_LIMIT:
         return None
     fmt: tuple[int, int, int, int, int] | None = None   # tag, channels, rate, block align, bits
     offset = 12
     while offset + 8 <= len(head):
         kind, length = head[offset : offset + 4], struct.unpack_from("<I", head, offset + 4)[0]
         body = offset + 8
-        if kind == b"fmt " and length >= 16 and body + length <= len(head):
+        if kind == b"fmt " and fmt is None and length >= 16 and body + length <= len(head):   # ffmpeg keeps the first
             tag, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", head, body)
-            if tag == _EXTENSIBLE and length >= 40:
-                tag = struct.unpack_from("<H", head, body + 24)[0]   # the sub-format GUID's first two bytes
+            if tag == _EXTENSIBLE:
+                if length < 40 or head[body + 26 : body + 40] != _GUID_TAIL:
+                    return None   # not a PCM or float sub-format ffmpeg would name as such
+                valid, tag = struct.unpack_from("<H", head, body + 18)[0], struct.unpack_from("<H", head, body + 24)[0]
+                if valid not in (0, bits):
+                    return None   # 24 valid bits in 32: ffmpeg decodes it as another codec
             fmt = (tag, channels, rate, align, bits)
         elif kind == b"data":
             if fmt is None or length in _UNKNOWN_SIZES:

@@ -106,3 +106,42 @@ def test_a_streamed_wav_is_read_by_ffmpeg_and_still_verified(tmp_path: Path) -> 
     assert read_wav(out) is None
     info = verify_media(out, expect_video=False, expect_audio=True, duration=1.0, tolerance=0.05)
     assert info.audio is not None and info.audio.sample_rate == 16000
+
+
+def _patched(folder: Path, name: str, patch: dict[int, bytes]) -> Path:
+    """Entropy's kind of 5.1 WAVE_FORMAT_EXTENSIBLE file, with bytes of its fmt chunk's body replaced."""
+    wav = _wav(folder, "pcm_s24le", 48000, "5.1", 4800)
+    data = bytearray(wav.read_bytes())
+    body = data.index(b"fmt ") + 8
+    for at, value in patch.items():
+        data[body + at : body + at + len(value)] = value
+    out = folder / name
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_an_extensible_wav_ffmpeg_would_not_call_plain_pcm_is_left_to_it(tmp_path: Path) -> None:
+    """A sub-format GUID that is not KSDATAFORMAT_SUBTYPE_PCM/IEEE_FLOAT, or fewer valid bits than the container
+    holds (ffmpeg names 24-in-32 another codec, of another length): ffmpeg reads those."""
+    odd_guid = _patched(tmp_path, "guid.wav", {39: b"\x00"})
+    fewer_bits = _patched(tmp_path, "bits.wav", {18: (20).to_bytes(2, "little")})
+    assert read_wav(_patched(tmp_path, "same.wav", {})) is not None
+    assert read_wav(odd_guid) is None and read_wav(fewer_bits) is None
+    assert probe(odd_guid) == _ffmpeg_probe(odd_guid, tmp_path)
+
+
+def test_probing_a_wav_cut_short_says_what_ffmpeg_says(tmp_path: Path) -> None:
+    """ffmpeg believes the file over the header's data size; probe does too, and verification refuses the file."""
+    wav = _wav(tmp_path, "pcm_s16le", 48000, "stereo", 96_000)
+    data = wav.read_bytes()
+    wav.write_bytes(data[: len(data) // 2])
+    assert probe(wav) == _ffmpeg_probe(wav, tmp_path)
+    assert probe(wav).duration == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_wav_past_four_gibibytes_is_left_to_ffmpeg(tmp_path: Path) -> None:
+    """Its RIFF sizes have wrapped: the header would claim a few seconds of a many-hour file."""
+    wav = _wav(tmp_path, "pcm_s16le", 48000, "stereo", 4800)
+    with wav.open("r+b") as stream:
+        stream.truncate((1 << 32) + 4096)   # sparse: no disk is spent
+    assert read_wav(wav) is None
