@@ -181,14 +181,16 @@ def _drawn_chain(drawn: Drawing, seg: PictureSegment, fmt: Format, total: int, w
 
 
 def _card_chain(card: Card, seg: PictureSegment, fmt: Format, total: int, workdir: Path) -> tuple[list[str], str]:
+    """The background is made and converted to BT.709 4:2:0 once, then held: converting a flat frame every frame
+    cost ten times the text drawn on it. The text fades, so it is drawn on every frame, on the film's clock: the
+    held frames are stamped by count in a time base of one frame (`N*1001/(30000*TB)` in floating point truncates
+    to N-1 at 29.97 fps, which stamped two frames 0 and read the fade a frame late)."""
     from filmc.assemble.grade import card_colors
 
-    """The background is made and converted to BT.709 4:2:0 once, then held: converting a flat frame every frame
-    cost ten times the text drawn on it. The text fades, so it is drawn on every frame."""
     background, text = card_colors(seg.grade)
     source = filter_spec("color", c=f"0x{background[1:]}", s=f"{fmt.width}x{fmt.height}", r=fmt.rate)
     draw = card_filters(card.lines, card.style, (fmt.width, fmt.height), fmt.seconds(total), text, workdir)
-    hold = [f"loop=loop={total - 1}:size=1:start=0", f"setpts=N*{fmt.fps_den}/({fmt.fps_num}*TB)"]
+    hold = [f"loop=loop={total - 1}:size=1:start=0", f"settb={fmt.fps_den}/{fmt.fps_num}", "setpts=N"]
     chain = [source, "trim=end_frame=1", "setsar=1", _finish(fmt), *hold, *draw, "format=yuv420p", _TAGS]
     return [], ",".join(chain)
 

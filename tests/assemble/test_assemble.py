@@ -232,20 +232,27 @@ def test_card_text_renders_literally(tmp_path: Path) -> None:
     assert (diff > 60).sum() > 200  # many pixels of light text on the dark field
 
 
-def test_a_card_holds_its_background_and_fades_its_text_in_and_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("fps_num", "fps_den", "frames"), [(24, 1, 48), (30000, 1001, 60)])
+def test_a_card_holds_its_background_and_fades_its_text_in_and_out(fps_num: int, fps_den: int, frames: int,
+                                                                   tmp_path: Path) -> None:
     """The background is converted once and held; the text is drawn per frame on the film's clock: absent on the
-    first frame, full in the middle, gone again by the last (a 0.6 s fade each way over a 2 s card)."""
+    first frame, full in the middle, gone again by the last (a 0.6 s fade each way over a 2 s card). Every frame
+    has its own time, at NTSC rates too (a float time base once stamped two frames 0 at 29.97 fps)."""
     from filmc.assemble.grade import card_colors
 
     out = tmp_path / "card.mp4"
-    seg = PictureSegment(source=None, card=Card(lines=("ENTROPY",), style="title"), frames=48, grade=COLD)
-    conform_segment(seg, Format(width=320, height=180, fps_num=24), 0, out, workdir=tmp_path)
-    assert count_frames(out) == 48
+    seg = PictureSegment(source=None, card=Card(lines=("ENTROPY",), style="title"), frames=frames, grade=COLD)
+    conform_segment(seg, Format(width=320, height=180, fps_num=fps_num, fps_den=fps_den), 0, out, workdir=tmp_path)
+    assert count_frames(out) == frames
+    listing = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-map", "0:v:0", "-c", "copy", "-f",
+                              "framemd5", "-"], capture_output=True, text=True, check=True).stdout
+    stamps = [int(line.split(",")[2]) for line in listing.splitlines() if line and not line.startswith("#")]
+    assert len(stamps) == len(set(stamps)) == frames
 
     def frame(at: float) -> np.ndarray:
         return np.frombuffer(grab_frame(out, at, width=160, height=90), np.uint8).reshape(90, 160, 3).astype(int)
 
-    first, middle, last = frame(0.0), frame(1.0), frame(47 / 24)
+    first, middle, last = frame(0.0), frame(1.0), frame((frames - 1) * fps_den / fps_num)
     background = card_colors(COLD)[0]
     expected = [int(background[i : i + 2], 16) for i in (1, 3, 5)]
     assert np.abs(first.reshape(-1, 3).mean(axis=0) - expected).max() < 8   # the card's colour (8-bit YUV near black)
