@@ -91,11 +91,20 @@ def _summary(block: str) -> Loudness:
     return Loudness(integrated=_number(r"I:", block), true_peak=peak, lra=_number(r"LRA:", block))
 
 
+def loudness_filter(instance: str = "") -> str:
+    """What measuring a delivered film's loudness runs, on its file or in the run that encodes it (`muxer`)."""
+    return f"ebur128{'@' + instance if instance else ''}=peak=true:framelog=quiet"
+
+
 def measure_loudness(path: Path) -> Loudness:
     """Integrated loudness, true peak and range of a file's first audio stream, as EBU R128 defines them."""
-    log = ffmpeg_log(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=quiet",
-                       "-f", "null", "-"])
+    log = ffmpeg_log(["-i", str(path), "-map", "0:a:0", "-af", loudness_filter(), "-f", "null", "-"])
     return _summary(_block(log))
+
+
+def loudness_in_log(log: str, instance: str) -> Loudness:
+    """The reading an `ebur128@<instance>` printed in a caller's own ffmpeg run."""
+    return _summary(_block(log, instance))
 
 
 def measure_window_rms(path: Path, start: float, end: float) -> float:

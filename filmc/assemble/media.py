@@ -70,6 +70,25 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def ffmpeg_major(banner: str) -> int | None:
+    """The major version in `ffmpeg -version`'s first line ("n9.0.2-17-g…", "7.1.1", "4.4.2-0ubuntu…"); None for a
+    build from git ("N-113200-g…"), whose features can't be told from its name."""
+    match = re.match(r"ffmpeg version n?(\d+)\.", banner)
+    return int(match.group(1)) if match else None
+
+
+@functools.cache
+def loopback_decoders() -> bool:
+    """Whether this ffmpeg can decode what it is encoding in the same run (`-dec`, ffmpeg 7.0 and later): the
+    bundled one can; an older one set through IMAGEIO_FFMPEG_EXE, or a git build, is asked to do it in two runs."""
+    try:
+        done = run_process([ffmpeg_exe(), "-hide_banner", "-version"])
+    except OSError:
+        return False
+    major = ffmpeg_major(done.stdout.decode("utf-8", "replace"))
+    return major is not None and major >= 7
+
+
 def _tail(stderr: bytes) -> str:
     lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     return " | ".join(lines[-_TAIL_LINES:]) or "no message"

@@ -10,6 +10,7 @@ from filmc.assemble import (
     Card,
     Encoding,
     Format,
+    Loudness,
     NarrationPlacement,
     PictureSegment,
     Transition,
@@ -75,5 +76,6 @@ async def mix(spec: MixSpec, deps: Mapping[str, JobOutcome], out: Path) -> None:
                             true_peak=spec.true_peak)
 
 
-async def mux(picture: JobOutcome, mix: JobOutcome, out: Path) -> None:
-    await asyncio.to_thread(mux_streams, Path(picture.path or ""), Path(mix.path or ""), out)
+async def mux(picture: JobOutcome, mix: JobOutcome, out: Path) -> Loudness | None:
+    """The film; and the loudness of its sound when the mux could read it as it encoded (see `assemble.mux`)."""
+    return await asyncio.to_thread(mux_streams, Path(picture.path or ""), Path(mix.path or ""), out)

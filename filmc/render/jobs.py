@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from filmc.assemble.audio import measure_loudness
+from filmc.assemble.audio import Loudness, measure_loudness
 from filmc.assemble.drawing import Drawer
 from filmc.assemble.media import MediaError, MediaInfo, count_frames, probe, verify_media
 from filmc.backend.protocol import DrawnVideoBackend, MediaBackend, RenderContext, VoiceResult
@@ -28,6 +28,10 @@ if TYPE_CHECKING:   # the assembler (numpy with it) is imported when a picture i
     from filmc.assemble.video import MapChunks
 
 S = TypeVar("S", bound=Spec)
+
+# What producing an asset hands its verification besides the file: a voice's word timings, or the loudness the mux
+# read of the sound it encoded (the very packets written, decoded in the same run); None mostly.
+Made = VoiceResult | Loudness | None
 
 
 class Verified(Model):
@@ -55,8 +59,8 @@ class Work(Generic[S]):
 class JobKind(Generic[S]):
     spec: type[S]
     suffix: str                                                     # the cached asset's extension
-    produce: Callable[[Work[S], Path], Awaitable[VoiceResult | None]]
-    verify: Callable[[S, Plan, Path], Verified]                      # raises MediaError if the file is wrong
+    produce: Callable[[Work[S], Path], Awaitable[Made]]
+    verify: Callable[[S, Plan, Path, Made], Verified]                # raises MediaError if the file is wrong
     describe: Callable[[S], str]                                     # one line, for people
     prompt: Callable[[S], str | None] = lambda _: None              # the generation prompt, for the manifest
     assembly: bool = False    # made in-process by filmc: one at a time per kind, no backend, no timeout
@@ -75,7 +79,7 @@ def _fps(plan: Plan) -> float:
     return plan.film.timeline.fps_num / plan.film.timeline.fps_den
 
 
-def _verify_video(spec: VideoSpec, plan: Plan, path: Path) -> Verified:
+def _verify_video(spec: VideoSpec, plan: Plan, path: Path, made: Made) -> Verified:
     if spec.request.source_file:  # a user's clip: any length, conformed later
         info = verify_media(path, expect_video=True, expect_audio=False, duration=None, tolerance=0)
     else:
@@ -84,32 +88,33 @@ def _verify_video(spec: VideoSpec, plan: Plan, path: Path) -> Verified:
     return Verified(duration=info.duration)
 
 
-def _verify_voice(spec: VoiceSpec, plan: Plan, path: Path) -> Verified:
+def _verify_voice(spec: VoiceSpec, plan: Plan, path: Path, made: Made) -> Verified:
     info = verify_media(path, expect_video=False, expect_audio=True, duration=None, tolerance=0.05)
     return Verified(duration=info.duration)
 
 
-def _verify_music(spec: MusicSpec, plan: Plan, path: Path) -> Verified:
+def _verify_music(spec: MusicSpec, plan: Plan, path: Path, made: Made) -> Verified:
     expected = None if spec.request.source_file else spec.request.duration
     info = verify_media(path, expect_video=False, expect_audio=True, duration=expected, tolerance=0.05)
     return Verified(duration=info.duration)
 
 
-def _verify_picture(spec: PictureSpec, plan: Plan, path: Path) -> Verified:
+def _verify_picture(spec: PictureSpec, plan: Plan, path: Path, made: Made) -> Verified:
     return Verified(duration=_verify_frames(path, spec.frames, audio=False).duration)
 
 
-def _verify_mix(spec: MixSpec, plan: Plan, path: Path) -> Verified:
+def _verify_mix(spec: MixSpec, plan: Plan, path: Path, made: Made) -> Verified:
     info = verify_media(path, expect_video=False, expect_audio=True, duration=plan.film.timeline.duration,
                         tolerance=1.01 / _fps(plan) + 0.03)
     return Verified(duration=info.duration)
 
 
-def _verify_mux(spec: MuxSpec, plan: Plan, path: Path) -> Verified:
+def _verify_mux(spec: MuxSpec, plan: Plan, path: Path, made: Made) -> Verified:
     """The mux copies an already verified picture: count its packets rather than decode every frame.
-    Its loudness is measured once, here, so a cached film's QA reads it back."""
+    Its loudness is read once, kept in the sidecar, so a cached film's QA reads it back: by the mux itself as it
+    encoded the sound when its ffmpeg could, else measured here on the file."""
     info = _verify_frames(path, plan.film.timeline.frames, audio=True)
-    measured = measure_loudness(path)
+    measured = made if isinstance(made, Loudness) else measure_loudness(path)
     return Verified(duration=info.duration, lufs=_finite(measured.integrated),
                     true_peak=_finite(measured.true_peak))
 
@@ -143,11 +148,11 @@ async def _mix(work: Work[MixSpec], out: Path) -> None:
     await assembly.mix(work.spec, work.deps, out)
 
 
-async def _mux(work: Work[MuxSpec], out: Path) -> None:
+async def _mux(work: Work[MuxSpec], out: Path) -> Loudness | None:
     from filmc.render import assembly
 
     picture, mix = (work.deps[d] for d in work.job.deps)   # the plan lists the mux's inputs in this order
-    await assembly.mux(picture, mix, out)
+    return await assembly.mux(picture, mix, out)
 
 
 KINDS: dict[str, JobKind[VideoSpec] | JobKind[VoiceSpec] | JobKind[MusicSpec] | JobKind[PictureSpec]
@@ -188,11 +193,12 @@ def suffix_of(spec: Spec) -> str:
     return KINDS[spec.kind].suffix
 
 
-async def produce(work: Work[Spec], out: Path) -> VoiceResult | None:
+async def produce(work: Work[Spec], out: Path) -> Made:
     """Make `out` the way the job's kind is made."""
     return await kind_of(work.spec).produce(work, out)
 
 
-async def verify(spec: Spec, plan: Plan, path: Path) -> Verified:
-    """Check `path` the way the job's kind is checked, in a worker thread (it runs ffmpeg)."""
-    return await asyncio.to_thread(kind_of(spec).verify, spec, plan, path)
+async def verify(spec: Spec, plan: Plan, path: Path, made: Made = None) -> Verified:
+    """Check `path` the way the job's kind is checked, in a worker thread (it runs ffmpeg); `made`: what producing
+    it returned."""
+    return await asyncio.to_thread(kind_of(spec).verify, spec, plan, path, made)

@@ -32,7 +32,7 @@ async def make_asset(plan: Plan, cache: Cache, work: jobs.Work[Spec], path: Path
     async with atomic_path_async(path) as tmp:
         result = await asyncio.wait_for(jobs.produce(work, tmp), timeout=timeout)
         try:
-            verified = await jobs.verify(job.spec, plan, tmp)
+            verified = await jobs.verify(job.spec, plan, tmp, result)
         except MediaError as err:
             if job.remote and journalled():
                 raise RemoteGone(f"what the provider made failed verification: {describe(err)}") from None

@@ -384,6 +384,37 @@ def test_mux_copies_the_picture_and_puts_moov_first(media: Path, mixes: dict[str
     assert atoms.index("moov") < atoms.index("mdat")
 
 
+def test_the_mux_reads_the_loudness_of_what_it_encodes_and_writes_the_same_bytes(
+        media: Path, mixes: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a loopback decoder the mux measures its own AAC in the same run: the reading is the file's, to the
+    tenth ebur128 prints, and the film's bytes are those of a mux that measures nothing (an older ffmpeg's path)."""
+    from filmc.assemble import muxer
+    from filmc.assemble.audio import measure_loudness
+    from filmc.assemble.media import loopback_decoders
+
+    assert loopback_decoders()   # the bundled ffmpeg is 7.0 or later
+    seg = PictureSegment(source=media / "a.mp4", frames=96)
+    conform_segment(seg, FMT, 0, tmp_path / "picture.mp4", workdir=tmp_path)
+    heard = mux(tmp_path / "picture.mp4", mixes["ducked"], tmp_path / "film.mp4")
+    measured = measure_loudness(tmp_path / "film.mp4")
+    assert heard is not None and (heard.integrated, heard.true_peak) == (measured.integrated, measured.true_peak)
+    monkeypatch.setattr(muxer, "loopback_decoders", lambda: False)
+    assert mux(tmp_path / "picture.mp4", mixes["ducked"], tmp_path / "plain.mp4") is None
+    assert (tmp_path / "plain.mp4").read_bytes() == (tmp_path / "film.mp4").read_bytes()
+
+
+@pytest.mark.parametrize(("banner", "major"), [
+    ("ffmpeg version n9.0.2-17-g2a571b6068-20260930 Copyright (c) 2000-2026", 9),
+    ("ffmpeg version 7.0.2-static https://johnvansickle.com/ffmpeg/", 7),
+    ("ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright (c) 2000-2021", 4),
+    ("ffmpeg version N-113200-g1ab2c3d4e5 Copyright (c) 2000-2024", None),
+])
+def test_ffmpegs_major_version_is_read_from_its_banner(banner: str, major: int | None) -> None:
+    from filmc.assemble.media import ffmpeg_major
+
+    assert ffmpeg_major(banner) == major
+
+
 def test_the_package_exports_every_name_it_promises_and_loads_them_lazily() -> None:
     import filmc.assemble as assemble
 

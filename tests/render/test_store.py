@@ -131,7 +131,7 @@ def test_a_failed_upload_keeps_the_verified_asset_and_only_warns(tmp_path: Path,
     async def produce(work: object, out: Path) -> None:
         out.write_bytes(b"a paid line " * 100)
 
-    async def verify(spec: object, plan: object, path: Path) -> object:
+    async def verify(spec: object, plan: object, path: Path, made: object = None) -> object:
         return SimpleNamespace(duration=1.0, lufs=None, true_peak=None)
 
     cache.store.fs.put_file = refused
