@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -243,13 +242,12 @@ def test_concurrency_is_bounded_and_used(cache_dir: Path) -> None:
         expand(make(fake, cache_dir / "warm"), shots("warm-up"))  # import the SDK, open a connection
         fake.reset()
         requests = shots(*(f"Shot {i}" for i in range(10)))
-        start = time.perf_counter()
         answers, _ = expand(make(fake, cache_dir, concurrency=4), requests)
-        wall = time.perf_counter() - start
     assert [a.prompt for a in answers] == [f"PROMPT: Shot {i}" for i in range(10)]  # request order
     assert len(fake.requests) == 10
+    # the fake counts requests open at once: more than one is concurrency used, at most four is the bound
+    # (a wall-clock bound here failed on a machine at load 5; timings belong in benchmarks/)
     assert 2 <= fake.max_in_flight <= 4
-    assert wall < 0.7 * 10 * 0.05  # serial would take at least 0.5 s
 
 
 def test_identical_requests_make_one_call(fake: FakeAnthropic, cache_dir: Path) -> None:
