@@ -75,37 +75,31 @@ class Render:
 
 
 def timed(cmd: list[str], *, cwd: Path | None = None) -> Run:
+    """One child, its output kept."""
+    return timed_together([cmd], cwd=cwd)
+
+
+def timed_together(cmds: list[list[str]], *, cwd: Path | None = None) -> Run:
+    """Children run at once, as filmc runs its picture's chunks: wall until the last ends, CPU of all; the output
+    is kept for a single child (several are ffmpeg encodes at `-loglevel error`, which print next to nothing)."""
     # the cache beside each film; and bytecode kept, as an installed filmc has it: a sandbox that sets
     # PYTHONDONTWRITEBYTECODE makes every start compile each module edited since its .pyc again (~0.09 s)
     env = {k: v for k, v in os.environ.items() if k not in ("FILMC_CACHE", "PYTHONDONTWRITEBYTECODE")}
+    keep = subprocess.PIPE if len(cmds) == 1 else subprocess.DEVNULL
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    procs = [subprocess.Popen(cmd, cwd=cwd, env=env, stdout=keep, stderr=subprocess.PIPE, text=True) for cmd in cmds]
+    outputs = [proc.communicate() for proc in procs]
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd[:4])} ...\n{tail}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(wall=wall, cpu=cpu, started=started, stdout=done.stdout, stderr=done.stderr)
-
-
-def timed_together(cmds: list[list[str]]) -> Run:
-    """Several children at once, as filmc runs its picture's chunks: wall until the last ends, CPU of all."""
-    env = {k: v for k, v in os.environ.items() if k != "FILMC_CACHE"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.time()
-    start = time.perf_counter()
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for cmd in cmds]
-    errors = [proc.communicate()[1] for proc in procs]
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    for proc, err in zip(procs, errors, strict=True):
+    for cmd, proc, (out, err) in zip(cmds, procs, outputs, strict=True):
         if proc.returncode != 0:
-            raise SystemExit(f"failed ({proc.returncode}): {err.decode(errors='replace')[-800:]}")
+            tail = "\n".join((err or out or "").strip().splitlines()[-15:])
+            raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd[:4])} ...\n{tail}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(wall=wall, cpu=cpu, started=started, stdout="", stderr="")
+    out, err = outputs[0] if len(cmds) == 1 else ("", "")
+    return Run(wall=wall, cpu=cpu, started=started, stdout=out or "", stderr=err or "")
 
 
 def filmc(*args: str, cwd: Path | None = None) -> Run:
