@@ -7,6 +7,7 @@ may be shared: the load average is printed at the start and the end.
     python benchmarks/bench_render.py            # everything, about 10 minutes on two cores
     python benchmarks/bench_render.py --quick    # no MoviePy, no 5x film
     python benchmarks/bench_render.py --keep /tmp/bench   # keep the projects, caches and outputs
+    python benchmarks/bench_render.py --quick --runs 5    # section 2's ratios as the best of five runs each
 """
 
 from __future__ import annotations
@@ -423,8 +424,13 @@ def ratio_line(label: str, value: float, target: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip MoviePy and the 5x film")
+    parser.add_argument("--runs", type=int, default=2, metavar="N",
+                        help="cold renders and floors interleaved for section 2's ratios, best of N (default 2;"
+                             " more settles a figure near its target on a shared machine)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it (projects, caches, outputs)")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be 1 or more")
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)   # a log followed while it runs shows each line at once
     if args.keep:
@@ -450,31 +456,46 @@ def main() -> None:
     mixed = asset(cold.manifest, "mix")
     print(f"mix job:                      wall {float(mixed['seconds']):7.1f} s   (target <= 3 s, linear in length)")
 
-    # 2. floor, interleaved with a second cold render: each side's best of two (other tenants of a shared machine
-    # only ever add CPU time, to either side), every run printed
-    first = testsrc2_floor(cold.manifest, root)
-    second_cold = render(project(root, "entropy-again", text))
-    second = testsrc2_floor(cold.manifest, root)
+    # 2. floor, interleaved with more cold renders: each side's best of `--runs` (other tenants of a shared machine
+    # only ever add CPU time, to either side), every run printed. The picture job alone (`--force picture`: every
+    # other job cached) splits the cold CPU into the picture's share and the rest's, interleaved the same way.
+    colds, floors, pictures = [cold], [], []
+    for run in range(args.runs):
+        pictures.append(render(film, "--force", "picture"))
+        floors.append(testsrc2_floor(cold.manifest, root))
+        if run + 1 < args.runs:
+            colds.append(render(project(root, "entropy-again", text)))
     same = reencode_floor(cold.manifest, root)
     fmt, frames = picture_format(cold.manifest)
     section(f"2. encode floor: {frames} frames {fmt.width}x{fmt.height}@{fmt.rate}, "
-            f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args); runs interleaved, best of two")
-    print(f"cold render, runs:            cpu {cold.run.cpu:7.1f} s, {second_cold.run.cpu:.1f} s")
-    print(f"testsrc2 -> x264, runs:       cpu {first[0].cpu:7.1f} s, {second[0].cpu:.1f} s"
-          f"   (wall {first[0].wall:.1f} s)")
-    print(f"testsrc2 -> x264, 2 halves:   cpu {first[1].cpu:7.1f} s, {second[1].cpu:.1f} s"
-          f"   (wall {first[1].wall:.1f} s; side by side, as filmc runs its chunks)")
+            f"x264 {X264_PRESET} crf {X264_CRF} (filmc's x264_args); runs interleaved, best of {args.runs}")
+
+    def runs(values: list[float]) -> str:
+        return ", ".join(f"{value:.1f}" for value in values)
+
+    print(f"cold render, runs:            cpu {runs([c.run.cpu for c in colds])} s")
+    print(f"testsrc2 -> x264, runs:       cpu {runs([f[0].cpu for f in floors])} s   (wall {floors[0][0].wall:.1f} s)")
+    print(f"testsrc2 -> x264, 2 halves:   cpu {runs([f[1].cpu for f in floors])} s"
+          f"   (wall {floors[0][1].wall:.1f} s; side by side, as filmc runs its chunks)")
+    remade = sorted({job for p in pictures for job in p.made} - {"picture"})
+    print(f"picture job forced alone:     cpu {runs([p.run.cpu for p in pictures])} s"
+          f"   (with start-up, compile and outputs; other jobs re-made: {', '.join(remade) or 'none'})")
     print(f"filmc's picture re-encoded:   wall {same.wall:7.1f} s   cpu {same.cpu:7.1f} s"
           "   (same pixels: decode+encode)")
     picture_seconds = float(asset(cold.manifest, "picture")["seconds"])
     print(f"filmc's picture job:          wall {picture_seconds:7.1f} s   (draw or decode, grade, blend, encode)")
-    cold_cpu = min(cold.run.cpu, second_cold.run.cpu)
-    synthetic = min(first[0], second[0], key=lambda run: run.cpu)
-    halves = min(first[1], second[1], key=lambda run: run.cpu)
-    ratio_line("ratio (cpu) cold / testsrc2 floor:", cold_cpu / synthetic.cpu, "<= 1.2x (issue 12)")
-    ratio_line("ratio (cpu) cold / 2 halves:", cold_cpu / halves.cpu, "<= 1.2x, like for like")
-    ratio_line("ratio (cpu) 2 halves / one:", halves.cpu / synthetic.cpu, "informative: the cost of sharing")
-    ratio_line("ratio cold / testsrc2 floor:", cold.run.wall / first[0].wall, "informative: first runs, wall")
+    cold_cpu = min(c.run.cpu for c in colds)
+    synthetic = min(f[0].cpu for f in floors)
+    halves = min(f[1].cpu for f in floors)
+    picture_cpu = min(p.run.cpu for p in pictures)
+    ratio_line("ratio (cpu) cold / testsrc2 floor:", cold_cpu / synthetic, "<= 1.2x (issue 12)")
+    ratio_line("ratio (cpu) cold / 2 halves:", cold_cpu / halves, "<= 1.2x, like for like")
+    ratio_line("ratio (cpu) 2 halves / one:", halves / synthetic, "informative: the cost of sharing")
+    ratio_line("ratio (cpu) picture alone / floor:", picture_cpu / synthetic,
+               "informative: the picture's share of the cold ratio")
+    ratio_line("ratio (cpu) the rest / floor:", (cold_cpu - picture_cpu) / synthetic,
+               "informative: the jobs besides the picture (voices, score, mix, mux)")
+    ratio_line("ratio cold / testsrc2 floor:", cold.run.wall / floors[0][0].wall, "informative: first runs, wall")
     ratio_line("ratio cold / re-encode floor:", cold.run.wall / same.wall, "informative")
     ratio_line("ratio picture / re-encode:", picture_seconds / same.wall, "informative")
 
@@ -500,14 +521,16 @@ def main() -> None:
                   " cold render (was filmc edited while this ran?); the comparison is not like for like")
         ratio_line("ratio moviepy / filmc cold:", mp.wall / cold.run.wall, "informative")
         ratio_line("ratio moviepy / filmc assembly:", mp.wall / forced.run.wall, "informative, like for like")
-        # both rows: the cold one gives MoviePy its clips free while filmc draws its own; the assembly one has
-        # both assemble the very same clip files, voices and music (filmc still grades, ducks and normalises)
+        # both rows give MoviePy its clips free: filmc draws its own in both (it draws a shot in place even when a
+        # clip file was kept), from the same voices and music; it also grades, ducks and normalises
         ratio_line("ratio (cpu) moviepy / filmc cold:", mp.cpu / cold.run.cpu, ">= 2.5x (issue 12)")
         ratio_line("ratio (cpu) moviepy / filmc assembly:", mp.cpu / forced.run.cpu, ">= 2.5x, like for like")
         print(f"plain decode+encode of them:  wall {plain.wall:7.1f} s   cpu {plain.cpu:7.1f} s"
               "   (the same clip files to the film's frames, same x264 settings, no sound)")
         ratio_line("ratio (cpu) moviepy / plain:", mp.cpu / plain.cpu, "informative: the ceiling of the two above")
         ratio_line("ratio (cpu) filmc assembly / plain:", forced.run.cpu / plain.cpu, "informative")
+        ratio_line("ratio (cpu) moviepy / plain / 2.5:", mp.cpu / plain.cpu / 2.5,
+                   "informative: the most filmc's assembly, sound included, may cost over plain for 2.5x")
 
     # 4. one narration line edited
     edit_one_line(film)
