@@ -87,6 +87,14 @@ def energy(x: Samples) -> float:
     return float(np.sum(x.astype(np.float64) ** 2))
 
 
+def rms_dbfs(x: Samples) -> float:
+    return 10 * float(np.log10(max(energy(x) / x.size, 1e-20)))
+
+
+def peak_dbfs(x: Samples) -> float:
+    return 20 * float(np.log10(max(float(np.max(np.abs(x))), 1e-10)))
+
+
 def mix_of_entropy(work: Path) -> Path:
     """Entropy rendered offline in `work`; its mix is the cached `mix` asset."""
     film = work / "entropy.film"
@@ -135,12 +143,12 @@ def main() -> None:
                 at_join.append(db(energy(pcm[near]), energy(out[near] - pcm[near])))
                 codec_there.append(db(energy(pcm[near]), energy(whole_out[near] - pcm[near])))
                 excess.append(db(energy(out[near] - pcm[near]), energy(whole_out[near] - pcm[near])))
-                added = (out[near] - whole_out[near]).astype(np.float64)
-                added_rms.append(10 * float(np.log10(max(float(np.mean(added ** 2)), 1e-20))))
-                added_peak.append(20 * float(np.log10(max(float(np.max(np.abs(added))), 1e-10))))
+                added = out[near] - whole_out[near]
+                added_rms.append(rms_dbfs(added))
+                added_peak.append(peak_dbfs(added))
                 # the same difference further on, where the two encoders only quantise the same frames differently
-                later = (out[join + 2 * WINDOW:join + 6 * WINDOW] - whole_out[join + 2 * WINDOW:join + 6 * WINDOW])
-                later_rms.append(10 * float(np.log10(max(float(np.mean(later.astype(np.float64) ** 2)), 1e-20))))
+                later = slice(join + 2 * WINDOW, join + 6 * WINDOW)
+                later_rms.append(rms_dbfs(out[later] - whole_out[later]))
                 far = np.ones(len(pcm), bool)
                 far[near] = False
                 rest.append(db(energy(pcm[far]), energy(out[far] - pcm[far])))
