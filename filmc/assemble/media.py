@@ -229,8 +229,8 @@ def probe(path: Path) -> MediaInfo:
     """Describe a file without ffprobe, from the header `ffmpeg -i` prints (or, for a PCM WAV, the same facts
     read from its RIFF header in Python: see `wav`); it decodes nothing."""
     header = read_wav(path) if path.suffix.lower() == ".wav" else None
-    if header is not None and header.present == header.frames:   # a file cut short: what ffmpeg makes of it
-        return _wav_info(header)
+    if header is not None and header.present == header.frames:   # whole: the header says what ffmpeg would
+        return _wav_info(header)   # (a file cut short is ffmpeg's to describe, as it is for every other file)
     text = _ffmpeg(["-i", str(path)], check=False, loglevel="info").stderr.decode("utf-8", "replace")
     if "Input #0" not in text:
         raise MediaError(f"ffmpeg cannot read {path}: {_tail(text.encode())}")
